@@ -1,0 +1,36 @@
+"""lmmviz: see Simpson's paradox in linear mixed models, fitted exactly as lme4 does.
+
+Pipeline (after lme4): ``load``/``prepare`` → ``make_design`` → ``make_deviance``
+→ ``optimize`` → ``make_fit``; :func:`fit` runs it all with a robust default.
+
+Names are imported on first use so that ``python -m lmmviz --help`` starts fast.
+"""
+
+from importlib import import_module
+
+_EXPORTS = {
+    "data": ("PRESET_LABELS", "PRESETS", "Data", "DataError", "SimulationSettings", "load", "prepare",
+             "read_table", "seed", "simulate", "frame_to_data"),
+    "design": ("Design", "make_design"),
+    "deviance": ("make_deviance", "solve"),
+    "fit": ("anova", "compare", "fit", "fit_at", "optimize"),
+    "models": ("MODELS",),
+    "optimizers": ("REGISTRY", "ROBUST", "OptimizerSettings", "OptSummary", "optimizer_names",
+                   "optimizer_label"),
+    "report": ("anova_text", "summary_text"),
+    "results": ("Anova", "Comparison", "Diagnostic", "Fit"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmmviz' has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)
+
+
+def __dir__():
+    return __all__

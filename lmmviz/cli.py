@@ -1,0 +1,204 @@
+"""``python -m lmmviz`` / ``lmmviz``: fit, compare, list optimizers, simulate.
+
+Heavy libraries are imported inside the commands so that ``--help`` is instant.
+Exit status: 0 on success, 2 with one ``error: …`` line on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+MODEL_CHOICES = ("intercept", "slope", "uncorrelated", "within_between")
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def _clean(o):
+    """JSON has no NaN or infinity: write null."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    return o
+
+
+def dumps(obj) -> str:
+    return json.dumps(_clean(json.loads(json.dumps(obj, default=_json_default, allow_nan=True))),
+                      indent=2, allow_nan=False)
+
+
+def _data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", help="CSV or TSV file (gzip allowed), or - for standard input")
+    p.add_argument("--y", help="response column (guessed from names if omitted)")
+    p.add_argument("--x", help="predictor column (guessed if omitted)")
+    p.add_argument("--group", help="grouping column (guessed if omitted)")
+    p.add_argument("--model", choices=MODEL_CHOICES, default="intercept")
+    p.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
+    p.add_argument("--maxeval", type=int, default=10_000, help="evaluations per optimizer run")
+    p.add_argument("--json", action="store_true", help="print JSON with stable keys")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one ``error:`` line and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="lmmviz",
+        description="Fit linear mixed models exactly as lme4 does, without stopping silently in a local optimum.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    f = sub.add_parser("fit", help="fit one model and print an lme4-style summary")
+    _data_args(f)
+    f.add_argument("--optimizer", default="robust", help="robust (default) or a name from `lmmviz optimizers`")
+    c = sub.add_parser("compare", help="fit with every optimizer from the same start (like lme4's allFit)")
+    _data_args(c)
+    sub.add_parser("optimizers", help="list the optimizers with library and algorithm")
+    s = sub.add_parser("simulate", help="simulate Simpson's-paradox data")
+    from_defaults = _simulation_defaults()
+    for name, (default, kind, help_text) in from_defaults.items():
+        s.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=default, help=help_text)
+    s.add_argument("--preset", help="start from a named preset (classic, no_confounding, few_subjects, "
+                                     "many_subjects, varying_slopes, singular)")
+    s.add_argument("--out", required=True, help="output CSV path, or - for standard output")
+    return parser
+
+
+def _simulation_defaults() -> dict:
+    return {
+        "n_subjects": (None, int, "number of subjects (default 3)"),
+        "n_obs": (None, int, "observations per subject (default 4)"),
+        "dose_spacing": (None, float, "distance between subjects' first doses (default 25)"),
+        "dose_range": (None, float, "each subject's dose range (default 3)"),
+        "confounding": (None, float, "rise of baseline pain per unit of a subject's dose (default 17)"),
+        "slope": (None, float, "mean within-subject slope (default -8)"),
+        "slope_sd": (None, float, "SD of slopes between subjects (default 0.5)"),
+        "sigma": (None, float, "residual SD (default 3)"),
+        "intercept": (None, float, "baseline pain at dose 0 (default 100)"),
+        "baseline_sd": (None, float, "SD of baselines between subjects (default 10)"),
+        "seed": (None, int, "random seed (default 1)"),
+    }
+
+
+def _load(args):
+    from .data import load
+
+    return load(args.data, y=args.y, x=args.x, group=args.group)
+
+
+def _settings(args):
+    from .optimizers import OptimizerSettings
+
+    if args.maxeval < 1 or args.maxeval > 1_000_000:
+        raise ValueError("--maxeval must be between 1 and 1,000,000")
+    return OptimizerSettings(maxeval=args.maxeval)
+
+
+def cmd_fit(args) -> int:
+    from .fit import fit
+    from .report import summary_text
+
+    data = _load(args)
+    result = fit(data, args.model, reml=not args.ml, optimizer=args.optimizer, settings=_settings(args))
+    if args.json:
+        print(dumps(result.to_dict()))
+    else:
+        name = "stdin" if args.data == "-" else args.data
+        print(summary_text(result, data_name=name))
+        for d in result.diagnostics:
+            if d.severity != "info":
+                print(f"note: {d.title}: {d.message}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .fit import compare
+
+    data = _load(args)
+    result = compare(data, args.model, reml=not args.ml, settings=_settings(args))
+    if args.json:
+        out = {"fits": [], "best": result.best}
+        for e in result.entries:
+            entry = e.fit.to_dict() if e.fit else {"optimizer": e.optimizer}
+            entry.update({"verdict": e.verdict, "message": e.message, "label": e.label})
+            out["fits"].append(entry)
+        print(dumps(out))
+    else:
+        crit = "REML" if not args.ml else "-2logLik"
+        print(f"{'optimizer':20s} {'verdict':14s} {crit:>12s} {'slope':>10s} {'evals':>6s}  message")
+        for e in result.entries:
+            if e.fit:
+                print(f"{e.optimizer:20s} {e.verdict:14s} {e.fit.criterion:12.4f} {e.fit.slope:10.4f} "
+                      f"{e.fit.optsum.feval:6d}  {e.message[:60]}")
+            else:
+                print(f"{e.optimizer:20s} {e.verdict:14s} {'':>12s} {'':>10s} {'':>6s}  {e.message[:60]}")
+    return 0
+
+
+def cmd_optimizers(args) -> int:
+    from .optimizers import REGISTRY, ROBUST, ROBUST_LABEL
+
+    print(f"{ROBUST:20s} {ROBUST_LABEL}")
+    for info in REGISTRY.values():
+        print(f"{info.name:20s} {info.library}: {info.algorithm}")
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from .data import PRESETS, SimulationSettings, simulate
+
+    base = SimulationSettings()
+    if args.preset:
+        if args.preset not in PRESETS:
+            raise ValueError(f"unknown preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
+        base = PRESETS[args.preset]
+    overrides = {k: getattr(args, k) for k in _simulation_defaults() if getattr(args, k) is not None}
+    frame = simulate(base, **overrides)
+    if args.out == "-":
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        try:
+            frame.to_csv(args.out, index=False)
+        except OSError as err:
+            raise ValueError(f"cannot write {args.out}: {err.strerror}") from None
+        print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"fit": cmd_fit, "compare": cmd_compare, "optimizers": cmd_optimizers, "simulate": cmd_simulate}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FloatingPointError, OverflowError, MemoryError, UnicodeError) as err:
+        msg = " ".join(str(err).split()) or type(err).__name__
+        print(f"error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Per-group sufficient statistics for a model (lme4's ``lFormula``).
+
+One pass of ``np.bincount`` over the rows gives each group's size, means and
+centred cross-products of (x, y). From them every model's cross-product blocks
+follow exactly, so that the deviance costs O(groups) per evaluation.
+
+Notation: ``W = [X, y]`` is the fixed-effects design with the response appended
+(k = p + 1 columns); the random-effects design ``Z`` is the columns ``zcols`` of X.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .data import Data, DataError
+from .models import ModelSpec, get_model
+
+
+@dataclass(frozen=True, eq=False)
+class GroupStats:
+    """Each group's size, means and centred sums of squares and products of x and y.
+
+    ``labels`` are the group labels as text, ordered like R orders factor levels
+    (numerically when every label is a number, else alphabetically).
+    """
+
+    labels: np.ndarray
+    codes: np.ndarray  # row → group index
+    n: np.ndarray
+    mx: np.ndarray
+    my: np.ndarray
+    sxx: np.ndarray
+    sxy: np.ndarray
+    syy: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.labels)
+
+
+def _level_order(labels: np.ndarray) -> np.ndarray:
+    nums = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy()
+    if np.isfinite(nums).all():
+        return np.lexsort((labels.astype(str), nums))
+    return np.argsort(labels.astype(str), kind="stable")
+
+
+def group_stats(g: np.ndarray, x: np.ndarray, y: np.ndarray) -> GroupStats:
+    """Sufficient statistics in two ``bincount`` sweeps (means, then centred sums).
+
+    Centring within groups before squaring keeps the sums accurate when x or y
+    sit far from zero.
+    """
+    uniques, codes = np.unique(np.asarray(g).astype(str), return_inverse=True)
+    order = _level_order(uniques)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    codes = rank[codes]
+    labels = uniques[order].astype(object)
+    G = len(labels)
+    n = np.bincount(codes, minlength=G).astype(float)
+    mx = np.bincount(codes, x, G) / n
+    my = np.bincount(codes, y, G) / n
+    dx = x - mx[codes]
+    dy = y - my[codes]
+    return GroupStats(
+        labels=labels,
+        codes=codes,
+        n=n,
+        mx=mx,
+        my=my,
+        sxx=np.bincount(codes, dx * dx, G),
+        sxy=np.bincount(codes, dx * dy, G),
+        syy=np.bincount(codes, dy * dy, G),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """Everything the deviance needs, for one model on one data set.
+
+    ``szz`` (G, q, q), ``szw`` (G, q, k) are the per-group blocks Z'Z and Z'W;
+    ``sww`` (k, k) is W'W summed over groups. y is centred by ``y_shift`` (only
+    the intercept moves), which keeps W'W well conditioned.
+    """
+
+    spec: ModelSpec
+    names: dict[str, str]
+    stats: GroupStats
+    x: np.ndarray
+    y: np.ndarray
+    szz: np.ndarray
+    szw: np.ndarray
+    sww: np.ndarray
+    y_shift: float
+    fixef_names: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        return int(self.stats.n.sum())
+
+    @property
+    def p(self) -> int:
+        return len(self.fixef_names)
+
+    @property
+    def q(self) -> int:
+        return self.spec.q
+
+    @property
+    def n_groups(self) -> int:
+        return self.stats.n_groups
+
+    def row_design(self) -> np.ndarray:
+        """The n × p fixed-effects matrix X (built on demand, for fitted values)."""
+        one = np.ones_like(self.x)
+        if self.spec.within_between:
+            xm = self.stats.mx[self.stats.codes]
+            return np.column_stack([one, self.x - xm, xm])
+        return np.column_stack([one, self.x])
+
+
+def _group_means_and_crossprods(st: GroupStats, within_between: bool, y_shift: float):
+    """Per group: the mean row w̄ of W and the centred cross-product C of W."""
+    G = st.n_groups
+    my = st.my - y_shift
+    zeros, ones = np.zeros(G), np.ones(G)
+    if within_between:
+        # W = [1, x - x̄_g, x̄_g, y]; only x - x̄_g and y vary within a group.
+        wbar = np.column_stack([ones, zeros, st.mx, my])
+        C = np.zeros((G, 4, 4))
+        C[:, 1, 1], C[:, 1, 3], C[:, 3, 1], C[:, 3, 3] = st.sxx, st.sxy, st.sxy, st.syy
+    else:
+        wbar = np.column_stack([ones, st.mx, my])
+        C = np.zeros((G, 3, 3))
+        C[:, 1, 1], C[:, 1, 2], C[:, 2, 1], C[:, 2, 2] = st.sxx, st.sxy, st.sxy, st.syy
+    return wbar, C
+
+
+def make_design(data: Data, model: str = "intercept", stats: GroupStats | None = None) -> Design:
+    """Build the :class:`Design` for ``model`` (lme4's ``lFormula``), checking identifiability."""
+    spec = get_model(model)
+    frame = data.frame
+    x = frame[data.x].to_numpy(dtype=float)
+    y = frame[data.y].to_numpy(dtype=float)
+    st = stats if stats is not None else group_stats(frame[data.group].to_numpy(), x, y)
+    names = {"y": data.y, "x": data.x, "group": data.group}
+    _check(spec, st, x, y, names)
+    y_shift = float(y.mean())
+    wbar, C = _group_means_and_crossprods(st, spec.within_between, y_shift)
+    S = st.n[:, None, None] * wbar[:, :, None] * wbar[:, None, :] + C
+    zc = list(spec.zcols)
+    return Design(
+        spec=spec,
+        names=names,
+        stats=st,
+        x=x,
+        y=y,
+        szz=np.ascontiguousarray(S[:, zc][:, :, zc]),
+        szw=np.ascontiguousarray(S[:, zc, :]),
+        sww=S.sum(axis=0),
+        y_shift=y_shift,
+        fixef_names=spec.fixef_names(data.x),
+    )
+
+
+def _check(spec: ModelSpec, st: GroupStats, x: np.ndarray, y: np.ndarray, names: dict[str, str]) -> None:
+    G, n = st.n_groups, len(y)
+    gname, xname, yname = names["group"], names["x"], names["y"]
+    if G < 2:
+        raise DataError(
+            f"only one group in {gname!r}: a mixed model needs at least 2 groups (lme4 needs more than 1 level)"
+        )
+    n_re = spec.q * G
+    if n <= n_re:
+        raise DataError(
+            f"{n} observations but {n_re} random effects ({spec.q} per group × {G} groups): "
+            "the variance components cannot be estimated (lme4 refuses too); use fewer random effects or more data"
+        )
+    sst = float(st.syy.sum() + (st.n * (st.my - y.mean()) ** 2).sum())
+    if not sst > 0 or np.ptp(y) == 0:
+        raise DataError(f"{yname!r} has no variation: every value is the same")
+    if np.ptp(x) == 0:
+        raise DataError(f"{xname!r} has no variation: every value is the same, so no slope can be estimated")
+    scale_x = max(float(np.abs(x).max()), 1.0)
+    within = st.sxx > (1e-12 * scale_x) ** 2 * st.n
+    if spec.q == 2 and not within.any():
+        raise DataError(
+            f"{xname!r} is constant within every group, so a random slope cannot be estimated: "
+            "use the random-intercept model"
+        )
+    if spec.within_between:
+        if not within.any():
+            raise DataError(
+                f"{xname!r} is constant within every group, so there is no within-group effect to separate"
+            )
+        spread = np.ptp(st.mx)
+        if not spread > 1e-12 * scale_x:
+            raise DataError(
+                f"every group has the same mean {xname!r}, so {xname}_mean is the intercept again "
+                "and the between-group effect cannot be estimated: use the random-intercept model"
+            )
+    if n - (3 if spec.within_between else 2) <= 0:
+        raise DataError("too few observations for the fixed effects")

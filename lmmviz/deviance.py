@@ -1,0 +1,200 @@
+"""lme4's profiled deviance as a function of θ alone (``mkLmerDevfun``).
+
+For a given θ, with Λ the relative covariance factor and for each group g
+
+    L_g L_g' = Λ' Z_g'Z_g Λ + I          (q × q, closed form for q ≤ 2)
+    B_g      = L_g⁻¹ Λ' Z_g'W_g          (= [RZX_g | cu_g])
+    P        = W'W − Σ_g B_g' B_g        (k × k, k = p + 1)
+
+The Cholesky factor of P holds RX (its leading p × p block) and √pwrss (its last
+diagonal entry). This is MixedModels.jl's ``updateL!`` done with batched scalar
+arithmetic over groups, so an evaluation costs O(groups), never O(rows).
+
+    REML criterion = ldL2 + ldRX2 + (n−p)(1 + log(2π·pwrss/(n−p)))
+    ML  (−2 logLik) = ldL2 + n(1 + log(2π·pwrss/n))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .design import Design
+from .models import ModelSpec
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def lambda_entries(spec: ModelSpec, theta) -> tuple[float, float, float]:
+    """θ → (l11, l21, l22), the lower triangle of Λ (structural zeros filled in)."""
+    th = np.asarray(theta, dtype=float).ravel()
+    if th.size != spec.n_theta:
+        raise ValueError(f"model {spec.name!r} takes {spec.n_theta} θ values, got {th.size}")
+    return tuple(0.0 if i is None else float(th[i]) for i in spec.lambda_index)  # type: ignore[return-value]
+
+
+def lambda_matrix(spec: ModelSpec, theta) -> np.ndarray:
+    """Λ as a q × q lower-triangular matrix."""
+    l11, l21, l22 = lambda_entries(spec, theta)
+    if spec.q == 1:
+        return np.array([[l11]])
+    return np.array([[l11, 0.0], [l21, l22]])
+
+
+@dataclass(frozen=True, eq=False)
+class Factor:
+    """The result of ``updateL!`` at one θ: per-group factors and the dense block."""
+
+    theta: np.ndarray
+    l11: np.ndarray
+    l21: np.ndarray | None
+    l22: np.ndarray | None
+    B: np.ndarray  # (G, q, k)
+    P: np.ndarray  # (k, k)
+    ldL2: float
+
+
+def update_factor(design: Design, theta) -> Factor:
+    """Factor the per-group blocks at θ (MixedModels.jl's ``updateL!(setθ!(m, θ))``)."""
+    spec = design.spec
+    t1, t2, t3 = lambda_entries(spec, theta)
+    szz, szw = design.szz, design.szw
+    if spec.q == 1:
+        a11 = 1.0 + t1 * t1 * szz[:, 0, 0]
+        l11 = np.sqrt(a11)
+        B = (t1 / l11)[:, None, None] * szw
+        ldL2 = float(np.log(a11).sum())
+        l21 = l22 = None
+    else:
+        m11, m12, m22 = szz[:, 0, 0], szz[:, 0, 1], szz[:, 1, 1]
+        # T = Λ' M Λ for Λ = [[t1, 0], [t2, t3]]
+        u = m12 * t1 + m22 * t2
+        a11 = 1.0 + m11 * t1 * t1 + 2.0 * m12 * t1 * t2 + m22 * t2 * t2
+        a21 = t3 * u
+        a22 = 1.0 + m22 * t3 * t3
+        l11 = np.sqrt(a11)
+        l21 = a21 / l11
+        # a22 - l21² computed as det/a11 keeps it ≥ 0 without cancellation below 1.
+        det = a11 * a22 - a21 * a21
+        l22sq = np.maximum(det / a11, np.finfo(float).tiny)
+        l22 = np.sqrt(l22sq)
+        r1 = t1 * szw[:, 0, :] + t2 * szw[:, 1, :]
+        r2 = t3 * szw[:, 1, :]
+        b1 = r1 / l11[:, None]
+        b2 = (r2 - l21[:, None] * b1) / l22[:, None]
+        B = np.stack([b1, b2], axis=1)
+        ldL2 = float(np.log(a11).sum() + np.log(l22sq).sum())
+    flat = B.reshape(-1, B.shape[-1])
+    P = design.sww - flat.T @ flat
+    return Factor(np.asarray(theta, float).ravel().copy(), l11, l21, l22, B, P, ldL2)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The pieces of the profiled criterion at one θ."""
+
+    criterion: float
+    ldL2: float
+    ldRX2: float
+    pwrss: float
+
+
+def objective(design: Design, factor: Factor, reml: bool) -> Objective:
+    """The profiled REML criterion or −2 log-likelihood from a factor."""
+    n, p = design.n, design.p
+    try:
+        R = np.linalg.cholesky(factor.P)
+    except np.linalg.LinAlgError:
+        return Objective(math.inf, factor.ldL2, math.nan, math.nan)
+    d = np.diag(R)
+    pwrss = float(d[p] ** 2)
+    ldRX2 = float(2.0 * np.log(d[:p]).sum())
+    if not pwrss > 0.0:
+        return Objective(math.inf, factor.ldL2, ldRX2, pwrss)
+    if reml:
+        nmp = n - p
+        crit = factor.ldL2 + ldRX2 + nmp * (1.0 + LOG_2PI + math.log(pwrss / nmp))
+    else:
+        crit = factor.ldL2 + n * (1.0 + LOG_2PI + math.log(pwrss / n))
+    return Objective(float(crit), factor.ldL2, ldRX2, pwrss)
+
+
+@dataclass(frozen=True, eq=False)
+class Deviance:
+    """``f(θ)``: the profiled criterion of a design, REML or ML (lme4's devfun).
+
+    A plain picklable object: no hidden environment. Non-finite results (a θ
+    where the factorization fails) come back as ``inf``.
+    """
+
+    design: Design
+    reml: bool = True
+
+    def __call__(self, theta) -> float:
+        return objective(self.design, update_factor(self.design, theta), self.reml).criterion
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.array(self.design.spec.lower_bounds())
+
+    @property
+    def n_theta(self) -> int:
+        return self.design.spec.n_theta
+
+
+def make_deviance(design: Design, reml: bool = True) -> Deviance:
+    """lme4's ``mkLmerDevfun``: the criterion as a function of θ."""
+    return Deviance(design, reml)
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """Everything that follows from θ: β̂, σ, conditional modes and their variances."""
+
+    objective: Objective
+    beta: np.ndarray
+    vcov_unscaled: np.ndarray  # (RX'RX)⁻¹; vcov(β̂) = σ² × this
+    sigma: float
+    u: np.ndarray  # spherical modes (G, q)
+    b: np.ndarray  # conditional modes (G, q) on the scale of the data
+    condvar: np.ndarray  # (G, q, q) conditional covariance of b (lme4's condVar)
+
+
+def solve(design: Design, theta, reml: bool = True) -> Solution:
+    """Evaluate the model at θ and recover β̂, σ and the conditional modes."""
+    f = update_factor(design, theta)
+    obj = objective(design, f, reml)
+    p, q = design.p, design.q
+    if not math.isfinite(obj.criterion):
+        raise FloatingPointError("the model cannot be evaluated at this θ")
+    RXtRX = f.P[:p, :p]
+    rhs = f.P[:p, p]
+    beta_c = np.linalg.solve(RXtRX, rhs)
+    vcov_unscaled = np.linalg.inv(RXtRX)
+    sigma = math.sqrt(obj.pwrss / (design.n - p if reml else design.n))
+    # c_g = cu_g − RZX_g β̂ ; then L_g' u_g = c_g.
+    c = f.B[:, :, p] - f.B[:, :, :p] @ beta_c
+    lam = lambda_matrix(design.spec, theta)
+    G = design.n_groups
+    if q == 1:
+        u = (c[:, 0] / f.l11)[:, None]
+        k = lam[0, 0] / f.l11
+        condvar = (sigma**2 * k * k)[:, None, None]
+    else:
+        u2 = c[:, 1] / f.l22
+        u1 = (c[:, 0] - f.l21 * u2) / f.l11
+        u = np.column_stack([u1, u2])
+        # K = L⁻¹ Λ' ; Var(b | y) = σ² K'K
+        t1, t2, t3 = lam[0, 0], lam[1, 0], lam[1, 1]
+        K = np.zeros((G, 2, 2))
+        K[:, 0, 0] = t1 / f.l11
+        K[:, 0, 1] = t2 / f.l11
+        K[:, 1, 0] = -f.l21 * K[:, 0, 0] / f.l22
+        K[:, 1, 1] = (t3 - f.l21 * K[:, 0, 1]) / f.l22
+        condvar = sigma**2 * np.einsum("gki,gkj->gij", K, K)
+    b = u @ lam.T
+    beta = beta_c.copy()
+    beta[0] += design.y_shift
+    return Solution(obj, beta, vcov_unscaled, sigma, u, b, condvar)

@@ -1,0 +1,389 @@
+"""The pipeline in plain sight (lme4's ``lmer``):
+
+    design = make_design(data, model)              # lFormula
+    f      = make_deviance(design, reml)           # mkLmerDevfun
+    runs   = optimize(f, design, optimizer, ...)   # optimizeLmer
+    fit    = make_fit(design, reml, runs, ...)     # mkMerMod
+
+plus :func:`compare` (lme4's ``allFit``) and :func:`anova` (likelihood-ratio tests).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from .data import Data
+from .design import Design, make_design
+from .deviance import Deviance, lambda_matrix, make_deviance, solve
+from .optimizers import (
+    REGISTRY, ROBUST, OptimizerSettings, OptSummary, get_optimizer, optimizer_label, run_optimizer,
+)
+from .results import Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow
+from .theta import candidate_starts, lme4_start
+
+SINGULAR_TOL = 1e-4  # lme4's isSingular
+GRAD_TOL = 0.002  # lme4's check.conv.grad
+HESS_TOL = 1e-6  # lme4's check.conv.hess
+SAME_OPTIMUM = 1e-3  # criteria closer than this count as one optimum
+FEW_GROUPS = 5
+
+
+# --------------------------------------------------------------------------- optimize
+
+
+def optimize(
+    f: Deviance,
+    design: Design,
+    optimizer: str = ROBUST,
+    settings: OptimizerSettings | None = None,
+) -> tuple[OptSummary, tuple[OptSummary, ...]]:
+    """Run the optimizer(s); returns (the winning run, all runs)."""
+    s = settings or OptimizerSettings()
+    if optimizer != ROBUST:
+        start = np.array(s.start) if s.start is not None else lme4_start(design)
+        label = "your start" if s.start is not None else "lme4 start"
+        run = run_optimizer(optimizer, f, start, f.lower, s, start_label=label)
+        return run, (run,)
+    return _robust(f, design, s)
+
+
+def _robust(f: Deviance, design: Design, s: OptimizerSettings):
+    """NLopt BOBYQA from several starts, then a Nelder-Mead polish of the best.
+
+    The starts are lme4's, a moment estimate, and boundary points near it; they
+    cost a few hundred O(groups) evaluations and catch the local optima that a
+    single run from lme4's start falls into (the seed's random-slope and
+    uncorrelated models).
+    """
+    starts = candidate_starts(design)
+    if s.start is not None:
+        starts.insert(0, ("your start", np.maximum(np.array(s.start, float), f.lower)))
+    deadline = time.perf_counter() + s.max_seconds
+    runs: list[OptSummary] = []
+    for label, th in starts:
+        left = deadline - time.perf_counter()
+        if left <= 0 and runs:
+            break
+        runs.append(run_optimizer("nlopt_bobyqa", f, th, f.lower,
+                                  replace(s, max_seconds=max(left, 0.5)), start_label=label))
+    best = min(runs, key=lambda r: r.fmin if math.isfinite(r.fmin) else math.inf)
+    left = deadline - time.perf_counter()
+    if math.isfinite(best.fmin) and left > 0:
+        step = 0.05 * max(1.0, float(np.max(np.abs(best.final))))
+        polish = run_optimizer(
+            "nlopt_neldermead", f, best.final, f.lower,
+            replace(s, initial_step=step, max_seconds=max(left, 0.5)),
+            start_label=f"polish of best ({best.start_label})",
+        )
+        runs.append(polish)
+        if polish.fmin < best.fmin:
+            best = polish
+    return best, tuple(runs)
+
+
+# --------------------------------------------------------------------------- derivatives
+
+
+def deriv12(f, x: np.ndarray, fx: float, delta: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """Central-difference gradient and Hessian, as lme4's ``deriv12``, except that the
+    step is ``delta·max(1, |θᵢ|)``.
+
+    lme4's absolute step of 1e-4 makes the Hessian mostly rounding noise when θ is in
+    the hundreds (the seed's optimum has θ₁ ≈ 393), so its verdict flips between fits
+    at the same optimum; a relative step keeps the check meaningful.
+    """
+    x = np.asarray(x, float)
+    n = len(x)
+    h = delta * np.maximum(1.0, np.abs(x))
+    g = np.zeros(n)
+    H = np.zeros((n, n))
+
+    def at(steps: dict[int, float]) -> float:
+        xx = x.copy()
+        for k, s in steps.items():
+            xx[k] += s * h[k]
+        return f(xx)
+
+    for j in range(n):
+        fa, fs = at({j: 1}), at({j: -1})
+        H[j, j] = (fa - 2 * fx + fs) / h[j] ** 2
+        g[j] = (fa - fs) / (2 * h[j])
+        for i in range(j):
+            v = [at({i: si, j: sj}) for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))]
+            H[i, j] = H[j, i] = (v[0] - v[1] - v[2] + v[3]) / (4 * h[i] * h[j])
+    return g, H
+
+
+def check_conv(theta, lower, g, H) -> list[str]:
+    """lme4's ``checkConv`` messages, word for word (singular fits are not checked)."""
+    msgs: list[str] = []
+    bounded = np.asarray(lower) == 0
+    if np.any(np.asarray(theta)[bounded] < SINGULAR_TOL):
+        return ["boundary (singular) fit: see help('isSingular')"]
+    if not np.all(np.isfinite(g)):
+        return ["Gradient contains NAs"]
+    try:
+        R = np.linalg.cholesky(H).T
+        scgrad = np.linalg.solve(R, g)
+        if not np.all(np.isfinite(scgrad)):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        msgs.append("unable to evaluate scaled gradient")
+    else:
+        mingrad = np.minimum(np.abs(scgrad), np.abs(g))
+        if mingrad.max() > GRAD_TOL:
+            msgs.append(
+                f"Model failed to converge with max|grad| = {_fmt_g(mingrad.max())} "
+                f"(tol = {GRAD_TOL:g}, component 1)"
+            )
+    if not np.all(np.isfinite(H)):
+        msgs.append("Problem with Hessian check (infinite or missing values?)")
+        return msgs
+    ev = np.linalg.eigvalsh(H)[::-1]
+    negative = int((ev < -HESS_TOL).sum())
+    if negative:
+        msgs.append(f"Model failed to converge: degenerate  Hessian with {negative} negative eigenvalues")
+    elif (np.abs(ev) < HESS_TOL).any():
+        msgs.append(" Hessian is numerically singular: parameters are not uniquely determined")
+    else:
+        if ev.max() * HESS_TOL > 1:
+            msgs.append("Model is nearly unidentifiable: very large eigenvalue\n - Rescale variables?")
+        if ev.min() / ev.max() < HESS_TOL:
+            msgs.append("Model is nearly unidentifiable: large eigenvalue ratio\n - Rescale variables?")
+    return msgs
+
+
+def _fmt_g(v: float) -> str:
+    return f"{v:.6g}"
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _varcorr(design: Design, theta, sigma: float) -> tuple[VarCorrRow, ...]:
+    spec, g, x = design.spec, design.names["group"], design.names["x"]
+    lam = lambda_matrix(spec, theta)
+    cov = sigma**2 * lam @ lam.T
+    rows: list[VarCorrRow] = []
+    names = spec.re_names(x)
+    if spec.name == "uncorrelated":
+        rows.append(VarCorrRow(g, names[0], None, float(cov[0, 0]), math.sqrt(cov[0, 0])))
+        rows.append(VarCorrRow(f"{g}.1", names[1], None, float(cov[1, 1]), math.sqrt(cov[1, 1])))
+    else:
+        sds = np.sqrt(np.diag(cov))
+        for i, nm in enumerate(names):
+            rows.append(VarCorrRow(g, nm, None, float(cov[i, i]), float(sds[i])))
+        if spec.q == 2:
+            corr = cov[1, 0] / (sds[0] * sds[1]) if sds[0] > 0 and sds[1] > 0 else math.nan
+            rows.append(VarCorrRow(g, names[0], names[1], float(cov[1, 0]), float(corr)))
+    rows.append(VarCorrRow("Residual", None, None, sigma**2, sigma))
+    return tuple(rows)
+
+
+def make_fit(
+    design: Design,
+    reml: bool,
+    optsum: OptSummary,
+    runs: tuple[OptSummary, ...],
+    optimizer: str,
+    dropped_rows: int = 0,
+    theta=None,
+) -> Fit:
+    """Everything that follows from θ (lme4's ``mkMerMod``), with diagnostics."""
+    theta = np.asarray(optsum.final if theta is None else theta, float)
+    sol = solve(design, theta, reml)
+    spec, names = design.spec, design.names
+    n, p = design.n, design.p
+    crit = sol.objective.criterion
+    f = make_deviance(design, reml)
+    g, H = deriv12(f, theta, crit)
+    lower = np.array(spec.lower_bounds())
+    warnings = check_conv(theta, lower, g, H)
+    singular = bool(np.any(theta[list(spec.diagonal())] < SINGULAR_TOL))
+    npar = p + spec.n_theta + 1
+    loglik = -crit / 2.0
+    vcov = sol.sigma**2 * sol.vcov_unscaled
+    se = np.sqrt(np.diag(vcov))
+    # Each group's fitted line y = a_g + b_g·x and the rows' fitted values.
+    st = design.stats
+    b = sol.b
+    if spec.within_between:
+        line_a = sol.beta[0] + b[:, 0] + (sol.beta[2] - sol.beta[1]) * st.mx
+        line_b = np.full(st.n_groups, sol.beta[1])
+    else:
+        line_a = sol.beta[0] + b[:, 0]
+        line_b = sol.beta[1] + (b[:, 1] if spec.q == 2 else np.zeros(st.n_groups))
+    fitted = line_a[st.codes] + line_b[st.codes] * design.x
+    residuals = design.y - fitted
+    re_names = spec.re_names(names["x"])
+    ranef = pd.DataFrame({"group": st.labels})
+    for i, nm in enumerate(re_names):
+        ranef[nm] = b[:, i]
+    for i, nm in enumerate(re_names):
+        ranef[f"condsd_{nm}"] = np.sqrt(sol.condvar[:, i, i])
+    ranef["line_intercept"] = line_a
+    ranef["line_slope"] = line_b
+    ranef["n"] = st.n.astype(int)
+    varcorr = _varcorr(design, theta, sol.sigma)
+    converged = bool(optsum.converged and not any("failed" in w for w in warnings))
+    fit = Fit(
+        model=spec.name,
+        formula=spec.formula(names["y"], names["x"], names["group"]),
+        reml=reml,
+        optimizer=optimizer,
+        names=dict(names),
+        n_obs=n,
+        n_groups=st.n_groups,
+        dropped_rows=dropped_rows,
+        theta=tuple(float(t) for t in theta),
+        theta_names=spec.theta_names(names["x"], names["group"]),
+        criterion=crit,
+        loglik=loglik,
+        npar=npar,
+        aic=-2 * loglik + 2 * npar,
+        bic=-2 * loglik + npar * math.log(n),
+        fixef_names=design.fixef_names,
+        beta=sol.beta,
+        se=se,
+        vcov_fixef=vcov,
+        sigma=sol.sigma,
+        varcorr=varcorr,
+        ranef=ranef,
+        fitted=fitted,
+        residuals=residuals,
+        singular=singular,
+        converged=converged,
+        warnings=tuple(warnings),
+        gradient=g,
+        hessian=H,
+        optsum=optsum,
+        runs=tuple(runs),
+    )
+    from .report import diagnose  # report imports results only; kept lazy to avoid a cycle
+
+    return replace(fit, diagnostics=tuple(diagnose(fit)))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _as_design(data: Data | Design, model: str) -> tuple[Design, int]:
+    if isinstance(data, Design):
+        return data, 0
+    return make_design(data, model), data.dropped_rows
+
+
+def fit(
+    data: Data | Design,
+    model: str = "intercept",
+    reml: bool = True,
+    optimizer: str = ROBUST,
+    settings: OptimizerSettings | None = None,
+) -> Fit:
+    """Fit ``model`` to ``data``; the robust default never stops silently in a local optimum.
+
+    ``optimizer`` is ``"robust"`` (the default) or a name from :data:`REGISTRY`.
+    """
+    design, dropped = _as_design(data, model)
+    if optimizer != ROBUST:
+        get_optimizer(optimizer)  # an unknown name is a ValueError before any work
+    f = make_deviance(design, reml)
+    best, runs = optimize(f, design, optimizer, settings)
+    if not math.isfinite(best.fmin):
+        raise FloatingPointError(
+            f"the optimizer {optimizer} found no point where the model can be evaluated: {best.returnvalue}"
+        )
+    return make_fit(design, reml, best, runs, optimizer, dropped)
+
+
+def fit_at(data: Data | Design, model: str, theta, reml: bool = True) -> Fit:
+    """The model evaluated at a given θ without optimizing (lme4's ``devFunOnly`` + ``mkMerMod``)."""
+    design, dropped = _as_design(data, model)
+    f = make_deviance(design, reml)
+    th = np.atleast_1d(np.asarray(theta, float))
+    value = f(th)
+    run = OptSummary(
+        optimizer="none", library="", algorithm="evaluated at a given θ", initial=tuple(th),
+        final=tuple(th), fmin=value, feval=1, seconds=0.0, returnvalue="given θ", converged=True,
+        settings=OptimizerSettings(start=tuple(th)), fitlog_theta=th[None, :],
+        fitlog_f=np.array([value]), start_label="given θ",
+    )
+    return make_fit(design, reml, run, (run,), "none", dropped)
+
+
+def compare(
+    data: Data | Design,
+    model: str = "slope",
+    reml: bool = True,
+    start=None,
+    settings: OptimizerSettings | None = None,
+    optimizers: tuple[str, ...] | None = None,
+) -> Comparison:
+    """Fit with every registered optimizer from the same start (lme4's ``allFit``).
+
+    ``start`` is θ, or None for lme4's start. Entries come best first, each with a
+    verdict: ``best`` (within 1e-3 of the lowest criterion), ``local optimum`` or
+    ``failed``.
+    """
+    design, dropped = _as_design(data, model)
+    f = make_deviance(design, reml)
+    s = settings or OptimizerSettings()
+    th0 = lme4_start(design) if start is None else np.atleast_1d(np.asarray(start, float))
+    label = "lme4 start" if start is None else "given start"
+    raw: list[tuple[str, Fit | None, str]] = []
+    for name in optimizers or tuple(REGISTRY):
+        run = run_optimizer(name, f, th0, f.lower, s.with_start(th0), start_label=label)
+        if run.failed:
+            raw.append((name, None, run.error or run.returnvalue))
+            continue
+        try:
+            raw.append((name, make_fit(design, reml, run, (run,), name, dropped), run.returnvalue))
+        except (FloatingPointError, np.linalg.LinAlgError) as err:
+            raw.append((name, None, str(err)))
+    crits = [ft.criterion for _, ft, _ in raw if ft is not None]
+    best_crit = min(crits) if crits else math.nan
+    entries = []
+    for name, ft, msg in raw:
+        if ft is None:
+            verdict = "failed"
+        elif ft.criterion - best_crit <= SAME_OPTIMUM * max(1.0, abs(best_crit)):
+            verdict = "best"
+        else:
+            verdict = "local optimum"
+        entries.append(ComparisonEntry(name, optimizer_label(name), verdict, ft, msg))
+    entries.sort(key=lambda e: (e.fit is None, e.fit.criterion if e.fit else 0.0))
+    return Comparison(
+        model=design.spec.name, reml=reml, start=tuple(float(t) for t in th0), start_label=label,
+        entries=tuple(entries), best=entries[0].optimizer if entries and entries[0].fit else "",
+    )
+
+
+def anova(data: Data, models: tuple[str, ...] = ("intercept", "slope"),
+          settings: OptimizerSettings | None = None) -> Anova:
+    """Likelihood-ratio tests between nested models, refitted by ML as lme4's ``anova``.
+
+    Models are ordered by their number of parameters; each row is tested against
+    the row before it.
+    """
+    from scipy.stats import chi2
+
+    fits = [fit(data, m, reml=False, settings=settings) for m in models]
+    fits.sort(key=lambda ft: ft.npar)
+    rows = []
+    prev = None
+    for ft in fits:
+        if prev is None:
+            chisq, df, p = math.nan, None, math.nan
+        else:
+            chisq = 2.0 * max(0.0, ft.loglik - prev.loglik)
+            df = ft.npar - prev.npar
+            p = float(chi2.sf(chisq, df)) if df > 0 else math.nan
+        rows.append(AnovaRow(ft.model, ft.formula, ft.npar, ft.aic, ft.bic, ft.loglik, -2 * ft.loglik,
+                             chisq, df, p))
+        prev = ft
+    return Anova(tuple(rows), tuple(fits))

@@ -1,0 +1,313 @@
+"""A registry of library optimizers behind one wrapper (lme4's ``optwrap``).
+
+Every optimizer sees only ``f(θ)`` and the bounds. Each run is bounded by a number
+of evaluations and by seconds, and returns an :class:`OptSummary` (after
+MixedModels.jl) whose ``fitlog`` holds every evaluation's θ and criterion in order.
+
+Names say the library and the algorithm (``nlopt_bobyqa`` is not ``pybobyqa``):
+the same algorithm name gives different answers in different implementations.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+# Large finite stand-ins for infinite bounds: some libraries reject inf.
+_BIG = 1e20
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """Settings shared by all optimizers; ``None`` means the optimizer's own default.
+
+    ``initial_step`` is NLopt's initial step, BOBYQA's/COBYQA's initial trust
+    radius (rhobeg), or the edge of the initial Nelder-Mead simplex.
+    """
+
+    start: tuple[float, ...] | None = None
+    initial_step: float | None = None
+    ftol_abs: float | None = None
+    xtol_abs: float | None = None
+    ftol_rel: float | None = None
+    xtol_rel: float | None = None
+    maxeval: int = 10_000
+    max_seconds: float = 60.0
+
+    def with_start(self, start) -> "OptimizerSettings":
+        return replace(self, start=None if start is None else tuple(float(v) for v in start))
+
+
+@dataclass(frozen=True, eq=False)
+class OptSummary:
+    """One optimizer run: settings, result and the fit log (after MixedModels.jl).
+
+    ``fitlog_theta`` is (feval, n_theta) and ``fitlog_f`` (feval,), in evaluation
+    order. ``converged`` is the optimizer's own claim, nothing more.
+    """
+
+    optimizer: str
+    library: str
+    algorithm: str
+    initial: tuple[float, ...]
+    final: tuple[float, ...]
+    fmin: float
+    feval: int
+    seconds: float
+    returnvalue: str
+    converged: bool
+    settings: OptimizerSettings
+    fitlog_theta: np.ndarray = field(repr=False)
+    fitlog_f: np.ndarray = field(repr=False)
+    start_label: str = "lme4 start"
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or not math.isfinite(self.fmin)
+
+
+class _Budget(Exception):
+    """Raised inside the objective to stop a run that used up its evaluations or time."""
+
+
+class _Logged:
+    """Wraps f(θ): logs every call, enforces the budget, hides non-finite values.
+
+    BOBYQA's quadratic model breaks on inf, so (as MixedModels.jl does) a failed
+    evaluation is reported to the optimizer as a large finite value.
+    """
+
+    def __init__(self, f: Callable[[np.ndarray], float], maxeval: int, max_seconds: float):
+        self.f = f
+        self.maxeval = maxeval
+        self.deadline = time.perf_counter() + max_seconds
+        self.thetas: list[np.ndarray] = []
+        self.values: list[float] = []
+        self.timed_out = False
+
+    def __call__(self, theta) -> float:
+        if len(self.values) >= self.maxeval:
+            raise _Budget("maximum number of evaluations reached")
+        if time.perf_counter() > self.deadline:
+            self.timed_out = True
+            raise _Budget("time limit reached")
+        th = np.array(theta, dtype=float, copy=True).ravel()
+        try:
+            v = float(self.f(th))
+        except (FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError, ValueError):
+            v = math.inf
+        self.thetas.append(th)
+        self.values.append(v)
+        if math.isfinite(v):
+            return v
+        finite = [x for x in self.values if math.isfinite(x)]
+        return (max(finite) + 1e6) if finite else 1e300
+
+    def best(self) -> tuple[np.ndarray, float]:
+        i = int(np.nanargmin(np.where(np.isfinite(self.values), self.values, np.inf)))
+        return self.thetas[i], self.values[i]
+
+
+# Each runner: (objective, x0, lower, upper, settings) -> (x, fval, returnvalue, converged)
+Runner = Callable[[Callable, np.ndarray, np.ndarray, np.ndarray, OptimizerSettings], tuple]
+
+
+def _nlopt_runner(algorithm_name: str) -> Runner:
+    def run(fun, x0, lower, upper, s: OptimizerSettings):
+        import nlopt
+
+        opt = nlopt.opt(getattr(nlopt, algorithm_name), len(x0))
+        # NLopt sizes its default initial step from the bounds: pass true infinities.
+        opt.set_lower_bounds(np.asarray(lower, float))
+        opt.set_upper_bounds(np.asarray(upper, float))
+        opt.set_min_objective(lambda x, grad: fun(x))
+        # lme4's nloptwrap defaults, on top of nloptr's xtol_rel = 1e-4
+        opt.set_xtol_abs(1e-8 if s.xtol_abs is None else s.xtol_abs)
+        opt.set_ftol_abs(1e-8 if s.ftol_abs is None else s.ftol_abs)
+        opt.set_xtol_rel(1e-4 if s.xtol_rel is None else s.xtol_rel)
+        if s.ftol_rel is not None:
+            opt.set_ftol_rel(s.ftol_rel)
+        opt.set_maxeval(int(s.maxeval))
+        if s.initial_step is not None:
+            opt.set_initial_step(float(s.initial_step))
+        x = opt.optimize(np.asarray(x0, float))
+        code = opt.last_optimize_result()
+        names = {
+            nlopt.SUCCESS: "SUCCESS", nlopt.STOPVAL_REACHED: "STOPVAL_REACHED",
+            nlopt.FTOL_REACHED: "FTOL_REACHED", nlopt.XTOL_REACHED: "XTOL_REACHED",
+            nlopt.MAXEVAL_REACHED: "MAXEVAL_REACHED", nlopt.MAXTIME_REACHED: "MAXTIME_REACHED",
+        }
+        ok = code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED, nlopt.STOPVAL_REACHED)
+        return np.asarray(x), float(opt.last_optimum_value()), names.get(code, f"code {code}"), ok
+
+    return run
+
+
+def _pybobyqa(fun, x0, lower, upper, s: OptimizerSettings):
+    import logging
+
+    import pybobyqa
+
+    logging.getLogger("pybobyqa").setLevel(logging.ERROR)
+    lo = np.where(np.isfinite(lower), lower, -_BIG)
+    hi = np.where(np.isfinite(upper), upper, _BIG)
+    kwargs = {}
+    if s.initial_step is not None:
+        kwargs["rhobeg"] = float(s.initial_step)
+    if s.xtol_abs is not None:
+        kwargs["rhoend"] = float(s.xtol_abs)
+    user = {"logging.save_diagnostic_info": False}
+    if s.ftol_abs is not None:
+        user["slow.thresh_for_slow"] = float(s.ftol_abs)
+    res = pybobyqa.solve(fun, np.asarray(x0, float), bounds=(lo, hi), maxfun=int(s.maxeval),
+                         do_logging=False, user_params=user, **kwargs)
+    if res.x is None:
+        raise RuntimeError(res.msg)
+    ok = res.flag in (res.EXIT_SUCCESS, res.EXIT_SLOW_WARNING)
+    return np.asarray(res.x), float(res.f), res.msg, ok
+
+
+def _scipy_runner(method: str) -> Runner:
+    def run(fun, x0, lower, upper, s: OptimizerSettings):
+        from scipy.optimize import Bounds, minimize
+
+        x0 = np.asarray(x0, float)
+        bounds = Bounds(lower, upper)
+        opts: dict = {}
+        if method == "Nelder-Mead":
+            opts = {"maxfev": s.maxeval, "xatol": s.xtol_abs or 1e-8, "fatol": s.ftol_abs or 1e-8}
+            if s.initial_step is not None:
+                simplex = np.vstack([x0] + [x0 + s.initial_step * e for e in np.eye(len(x0))])
+                opts["initial_simplex"] = simplex
+        elif method == "Powell":
+            opts = {"maxfev": s.maxeval, "xtol": s.xtol_rel or 1e-8, "ftol": s.ftol_rel or 1e-10}
+            if s.initial_step is not None:
+                opts["direc"] = s.initial_step * np.eye(len(x0))
+        elif method == "L-BFGS-B":
+            opts = {"maxfun": s.maxeval, "ftol": s.ftol_rel or 1e-12, "gtol": 1e-8}
+            if s.initial_step is not None:
+                opts["eps"] = s.initial_step
+        elif method == "COBYQA":
+            opts = {"maxfev": s.maxeval, "final_tr_radius": s.xtol_abs or 1e-8}
+            if s.initial_step is not None:
+                opts["initial_tr_radius"] = s.initial_step
+        res = minimize(fun, x0, method=method, bounds=bounds, options=opts)
+        return np.asarray(res.x), float(res.fun), str(res.message), bool(res.success)
+
+    return run
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    name: str
+    library: str
+    algorithm: str
+    runner: Runner = field(repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.library}: {self.algorithm}"
+
+
+REGISTRY: dict[str, OptimizerInfo] = {
+    info.name: info
+    for info in (
+        OptimizerInfo("nlopt_bobyqa", "NLopt", "BOBYQA", _nlopt_runner("LN_BOBYQA")),
+        OptimizerInfo("nlopt_neldermead", "NLopt", "Nelder-Mead", _nlopt_runner("LN_NELDERMEAD")),
+        OptimizerInfo("nlopt_newuoa", "NLopt", "NEWUOA (bound)", _nlopt_runner("LN_NEWUOA_BOUND")),
+        OptimizerInfo("nlopt_sbplx", "NLopt", "Sbplx (Subplex)", _nlopt_runner("LN_SBPLX")),
+        OptimizerInfo("nlopt_cobyla", "NLopt", "COBYLA", _nlopt_runner("LN_COBYLA")),
+        OptimizerInfo("pybobyqa", "Py-BOBYQA", "BOBYQA", _pybobyqa),
+        OptimizerInfo("scipy_nelder_mead", "SciPy", "Nelder-Mead", _scipy_runner("Nelder-Mead")),
+        OptimizerInfo("scipy_powell", "SciPy", "Powell", _scipy_runner("Powell")),
+        OptimizerInfo("scipy_lbfgsb", "SciPy", "L-BFGS-B (finite differences)", _scipy_runner("L-BFGS-B")),
+        OptimizerInfo("scipy_cobyqa", "SciPy", "COBYQA", _scipy_runner("COBYQA")),
+    )
+}
+
+ROBUST = "robust"
+ROBUST_LABEL = "lmmviz robust default: NLopt BOBYQA from several starts, polished by Nelder-Mead"
+
+
+def optimizer_names() -> tuple[str, ...]:
+    """The robust default first, then every registered library optimizer."""
+    return (ROBUST, *REGISTRY)
+
+
+def optimizer_label(name: str) -> str:
+    if name == ROBUST:
+        return ROBUST_LABEL
+    return get_optimizer(name).label
+
+
+def get_optimizer(name: str) -> OptimizerInfo:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown optimizer {name!r}: choose one of {', '.join(optimizer_names())}"
+        ) from None
+
+
+def run_optimizer(
+    name: str,
+    f: Callable[[np.ndarray], float],
+    start,
+    lower,
+    settings: OptimizerSettings | None = None,
+    start_label: str = "lme4 start",
+) -> OptSummary:
+    """Minimize ``f`` from ``start`` with the named optimizer, within its budget.
+
+    Never raises for an optimizer's own failure: the summary carries ``error``
+    and the best point the log saw.
+    """
+    info = get_optimizer(name)
+    s = settings or OptimizerSettings()
+    x0 = np.array(start, dtype=float).ravel()
+    lower = np.asarray(lower, dtype=float)
+    x0 = np.maximum(x0, lower)
+    upper = np.full_like(lower, np.inf)
+    logged = _Logged(f, int(s.maxeval), float(s.max_seconds))
+    t0 = time.perf_counter()
+    error = None
+    try:
+        x, fval, ret, ok = info.runner(logged, x0, lower, upper, s)
+    except _Budget as stop:
+        x, fval, ret, ok = None, math.nan, str(stop), False
+    except Exception as err:  # a library's own failure is a result, not a crash
+        x, fval, ret, ok = None, math.nan, f"{type(err).__name__}: {err}", False
+        if not logged.values:
+            error = ret
+    seconds = time.perf_counter() - t0
+    if logged.values:
+        best_x, best_f = logged.best()
+        # Take the optimizer's answer unless it did not give one or the log saw better.
+        if x is None or not math.isfinite(fval) or best_f < fval:
+            x, fval = best_x, best_f
+    else:
+        x, fval = x0, math.inf
+    if logged.timed_out:
+        ret = "time limit reached"
+    return OptSummary(
+        optimizer=name,
+        library=info.library,
+        algorithm=info.algorithm,
+        initial=tuple(float(v) for v in x0),
+        final=tuple(float(v) for v in np.maximum(np.asarray(x, float), lower)),
+        fmin=float(fval),
+        feval=len(logged.values),
+        seconds=seconds,
+        returnvalue=ret,
+        converged=bool(ok),
+        settings=s.with_start(x0),
+        fitlog_theta=np.array(logged.thetas).reshape(len(logged.thetas), len(x0)),
+        fitlog_f=np.array(logged.values, dtype=float),
+        start_label=start_label,
+        error=error,
+    )
