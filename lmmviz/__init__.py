@@ -17,6 +17,7 @@ _EXPORTS = {
     "models": ("MODELS",),
     "optimizers": ("REGISTRY", "ROBUST", "OptimizerSettings", "OptSummary", "optimizer_names",
                    "optimizer_label"),
+    "reference": ("pooled_ols", "per_group_ols"),
     "report": ("anova_text", "summary_text"),
     "results": ("Anova", "Comparison", "Diagnostic", "Fit"),
 }
