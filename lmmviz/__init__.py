@@ -13,7 +13,7 @@ _EXPORTS = {
              "read_table", "seed", "simulate", "frame_to_data"),
     "design": ("Design", "make_design"),
     "deviance": ("make_deviance", "solve"),
-    "fit": ("anova", "compare", "fit", "fit_at", "optimize"),
+    "fitting": ("anova", "compare", "fit", "fit_at", "optimize", "make_fit"),
     "models": ("MODELS",),
     "optimizers": ("REGISTRY", "ROBUST", "OptimizerSettings", "OptSummary", "optimizer_names",
                    "optimizer_label"),

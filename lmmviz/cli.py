@@ -111,7 +111,7 @@ def _settings(args):
 
 
 def cmd_fit(args) -> int:
-    from .fit import fit
+    from .fitting import fit
     from .report import summary_text
 
     data = _load(args)
@@ -128,7 +128,7 @@ def cmd_fit(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .fit import compare
+    from .fitting import compare
 
     data = _load(args)
     result = compare(data, args.model, reml=not args.ml, settings=_settings(args))
