@@ -54,7 +54,10 @@ def group_stats(g: np.ndarray, x: np.ndarray, y: np.ndarray) -> GroupStats:
     Centring within groups before squaring keeps the sums accurate when x or y
     sit far from zero.
     """
-    uniques, codes = np.unique(np.asarray(g).astype(str), return_inverse=True)
+    # factorize hashes (cheaper than np.unique's sort of 1M strings); only the
+    # (few) distinct labels are then sorted into R's level order.
+    codes, uniques = pd.factorize(np.asarray(g, dtype=object), sort=False)
+    uniques = np.asarray(uniques, dtype=object).astype(str)
     order = _level_order(uniques)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
@@ -98,9 +101,27 @@ class Design:
     y_shift: float
     fixef_names: tuple[str, ...]
 
+    def __post_init__(self):
+        # Contiguous copies for the hot path (strided views of szz are ~3× slower).
+        q = self.spec.q
+        zz = (self.szz[:, 0, 0].copy(),) if q == 1 else (
+            self.szz[:, 0, 0].copy(), self.szz[:, 0, 1].copy(), self.szz[:, 1, 1].copy())
+        zw = tuple(np.ascontiguousarray(self.szw[:, i, :]) for i in range(q))
+        object.__setattr__(self, "_parts", (zz, zw))
+
     @property
     def n(self) -> int:
         return int(self.stats.n.sum())
+
+    @property
+    def zz(self) -> tuple[np.ndarray, ...]:
+        """Z'Z per group as contiguous arrays: (m11,) or (m11, m12, m22)."""
+        return self._parts[0]
+
+    @property
+    def zw(self) -> tuple[np.ndarray, ...]:
+        """Row i of Z'W per group as contiguous (G, k) arrays."""
+        return self._parts[1]
 
     @property
     def p(self) -> int:

@@ -45,50 +45,54 @@ def lambda_matrix(spec: ModelSpec, theta) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class Factor:
-    """The result of ``updateL!`` at one θ: per-group factors and the dense block."""
+    """The result of ``updateL!`` at one θ: per-group factors and the dense block.
+
+    ``B`` holds the rows of each group's B_g = L_g⁻¹ Λ' Z_g'W_g as q arrays of
+    shape (G, k), so that the hot path never stacks or transposes.
+    """
 
     theta: np.ndarray
     l11: np.ndarray
     l21: np.ndarray | None
     l22: np.ndarray | None
-    B: np.ndarray  # (G, q, k)
+    B: tuple  # q arrays (G, k)
     P: np.ndarray  # (k, k)
     ldL2: float
 
 
 def update_factor(design: Design, theta) -> Factor:
-    """Factor the per-group blocks at θ (MixedModels.jl's ``updateL!(setθ!(m, θ))``)."""
+    """Factor the per-group blocks at θ (MixedModels.jl's ``updateL!(setθ!(m, θ))``).
+
+    Batched closed-form 1×1 or 2×2 Cholesky factors over all groups at once: a
+    few dozen vector operations of length G and two (G × k)ᵀ(G × k) products.
+    """
     spec = design.spec
     t1, t2, t3 = lambda_entries(spec, theta)
-    szz, szw = design.szz, design.szw
+    m = design.zz  # contiguous (G,) arrays m11[, m12, m22]
+    zw = design.zw  # contiguous (G, k) arrays Z[:, i]'W
     if spec.q == 1:
-        a11 = 1.0 + t1 * t1 * szz[:, 0, 0]
+        a11 = 1.0 + (t1 * t1) * m[0]
         l11 = np.sqrt(a11)
-        B = (t1 / l11)[:, None, None] * szw
-        ldL2 = float(np.log(a11).sum())
-        l21 = l22 = None
-    else:
-        m11, m12, m22 = szz[:, 0, 0], szz[:, 0, 1], szz[:, 1, 1]
-        # T = Λ' M Λ for Λ = [[t1, 0], [t2, t3]]
-        u = m12 * t1 + m22 * t2
-        a11 = 1.0 + m11 * t1 * t1 + 2.0 * m12 * t1 * t2 + m22 * t2 * t2
-        a21 = t3 * u
-        a22 = 1.0 + m22 * t3 * t3
-        l11 = np.sqrt(a11)
-        l21 = a21 / l11
-        # a22 - l21² computed as det/a11 keeps it ≥ 0 without cancellation below 1.
-        det = a11 * a22 - a21 * a21
-        l22sq = np.maximum(det / a11, np.finfo(float).tiny)
-        l22 = np.sqrt(l22sq)
-        r1 = t1 * szw[:, 0, :] + t2 * szw[:, 1, :]
-        r2 = t3 * szw[:, 1, :]
-        b1 = r1 / l11[:, None]
-        b2 = (r2 - l21[:, None] * b1) / l22[:, None]
-        B = np.stack([b1, b2], axis=1)
-        ldL2 = float(np.log(a11).sum() + np.log(l22sq).sum())
-    flat = B.reshape(-1, B.shape[-1])
-    P = design.sww - flat.T @ flat
-    return Factor(np.asarray(theta, float).ravel().copy(), l11, l21, l22, B, P, ldL2)
+        b1 = zw[0] * (t1 / l11)[:, None]
+        P = design.sww - b1.T @ b1
+        return Factor(np.asarray(theta, float).ravel().copy(), l11, None, None, (b1,), P,
+                      float(np.log(a11).sum()))
+    m11, m12, m22 = m
+    # T = Λ' M Λ for Λ = [[t1, 0], [t2, t3]]
+    u = m12 * t1 + m22 * t2
+    a11 = 1.0 + m11 * (t1 * t1) + m12 * (2.0 * t1 * t2) + m22 * (t2 * t2)
+    a21 = t3 * u
+    a22 = 1.0 + m22 * (t3 * t3)
+    l11 = np.sqrt(a11)
+    l21 = a21 / l11
+    # l22² = det/a11 stays > 0 without the cancellation of a22 − l21².
+    l22sq = np.maximum((a11 * a22 - a21 * a21) / a11, np.finfo(float).tiny)
+    l22 = np.sqrt(l22sq)
+    b1 = (t1 * zw[0] + t2 * zw[1]) / l11[:, None]
+    b2 = (t3 * zw[1] - l21[:, None] * b1) / l22[:, None]
+    P = design.sww - b1.T @ b1 - b2.T @ b2
+    ldL2 = float(np.log(a11).sum() + np.log(l22sq).sum())
+    return Factor(np.asarray(theta, float).ravel().copy(), l11, l21, l22, (b1, b2), P, ldL2)
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,8 @@ def solve(design: Design, theta, reml: bool = True) -> Solution:
     vcov_unscaled = np.linalg.inv(RXtRX)
     sigma = math.sqrt(obj.pwrss / (design.n - p if reml else design.n))
     # c_g = cu_g − RZX_g β̂ ; then L_g' u_g = c_g.
-    c = f.B[:, :, p] - f.B[:, :, :p] @ beta_c
+    B = np.stack(f.B, axis=1)  # (G, q, k)
+    c = B[:, :, p] - B[:, :, :p] @ beta_c
     lam = lambda_matrix(design.spec, theta)
     G = design.n_groups
     if q == 1:
