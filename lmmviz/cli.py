@@ -48,6 +48,11 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=MODEL_CHOICES, default="intercept")
     p.add_argument("--ml", action="store_true", help="maximum likelihood instead of REML")
     p.add_argument("--maxeval", type=int, default=10_000, help="evaluations per optimizer run")
+    p.add_argument("--start", help="start θ, comma separated in lme4's order (default: lme4's start)")
+    p.add_argument("--initial-step", type=float, help="initial step / trust radius / simplex size")
+    p.add_argument("--ftol", type=float, help="absolute tolerance on the criterion")
+    p.add_argument("--xtol", type=float, help="absolute tolerance on θ")
+    p.add_argument("--max-seconds", type=float, default=60.0, help="time limit per fit (default 60)")
     p.add_argument("--json", action="store_true", help="print JSON with stable keys")
 
 
@@ -107,7 +112,22 @@ def _settings(args):
 
     if args.maxeval < 1 or args.maxeval > 1_000_000:
         raise ValueError("--maxeval must be between 1 and 1,000,000")
-    return OptimizerSettings(maxeval=args.maxeval)
+    if not 0 < args.max_seconds <= 3600:
+        raise ValueError("--max-seconds must be between 0 and 3600")
+    start = None
+    if args.start:
+        try:
+            start = tuple(float(v) for v in args.start.split(","))
+        except ValueError:
+            raise ValueError(f"--start must be numbers separated by commas, not {args.start!r}") from None
+        if not all(math.isfinite(v) for v in start):
+            raise ValueError("--start values must be finite")
+    for name in ("initial_step", "ftol", "xtol"):
+        v = getattr(args, name)
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise ValueError(f"--{name.replace('_', '-')} must be a positive number")
+    return OptimizerSettings(start=start, initial_step=args.initial_step, ftol_abs=args.ftol,
+                             xtol_abs=args.xtol, maxeval=args.maxeval, max_seconds=args.max_seconds)
 
 
 def cmd_fit(args) -> int:

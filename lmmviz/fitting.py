@@ -44,12 +44,28 @@ def optimize(
 ) -> tuple[OptSummary, tuple[OptSummary, ...]]:
     """Run the optimizer(s); returns (the winning run, all runs)."""
     s = settings or OptimizerSettings()
+    if s.start is not None:
+        s = s.with_start(_checked_start(design, s.start))
     if optimizer != ROBUST:
         start = np.array(s.start) if s.start is not None else lme4_start(design)
         label = "your start" if s.start is not None else "lme4 start"
         run = run_optimizer(optimizer, f, start, f.lower, s, start_label=label)
         return run, (run,)
     return _robust(f, design, s)
+
+
+def _checked_start(design: Design, start) -> np.ndarray:
+    th = np.atleast_1d(np.asarray(start, dtype=float)).ravel()
+    spec = design.spec
+    if th.size != spec.n_theta:
+        raise ValueError(
+            f"the {spec.name} model has {spec.n_theta} θ value{'s' if spec.n_theta > 1 else ''} "
+            f"({', '.join(spec.theta_names(design.names['x'], design.names['group']))}), "
+            f"but the start gives {th.size}"
+        )
+    if not np.all(np.isfinite(th)):
+        raise ValueError("start θ values must be finite numbers")
+    return th
 
 
 def _robust(f: Deviance, design: Design, s: OptimizerSettings):
@@ -333,7 +349,9 @@ def compare(
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)
     s = settings or OptimizerSettings()
-    th0 = lme4_start(design) if start is None else np.atleast_1d(np.asarray(start, float))
+    if start is None and s.start is not None:
+        start = s.start
+    th0 = lme4_start(design) if start is None else _checked_start(design, start)
     label = "lme4 start" if start is None else "given start"
     raw: list[tuple[str, Fit | None, str]] = []
     for name in optimizers or tuple(REGISTRY):
