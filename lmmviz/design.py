@@ -226,3 +226,15 @@ def _check(spec: ModelSpec, st: GroupStats, x: np.ndarray, y: np.ndarray, names:
             )
     if n - (3 if spec.within_between else 2) <= 0:
         raise DataError("too few observations for the fixed effects")
+    # With no residual variation the criterion falls without bound as θ grows.
+    if spec.q == 2:
+        safe = np.where(within, st.sxx, 1.0)
+        rss = float(np.where(within, st.syy - st.sxy**2 / safe, st.syy).sum())
+    else:
+        sxx = float(st.sxx.sum())
+        rss = float(st.syy.sum() - (st.sxy.sum() ** 2 / sxx if sxx > 0 else 0.0))
+    if rss <= 1e-12 * sst:
+        raise DataError(
+            f"{yname!r} is an exact straight-line function of {xname!r} within every group: with no "
+            "residual variation the variance components cannot be estimated"
+        )

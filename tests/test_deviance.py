@@ -140,3 +140,13 @@ def test_two_minima_of_the_seed_intercept_criterion():
 def test_within_between_refuses_equal_group_means_plainly():
     with pytest.raises(DataError, match="same mean"):
         lmmviz.make_design(data("sleepstudy"), "within_between")
+
+
+@pytest.mark.parametrize("model", ["intercept", "slope", "within_between"])
+def test_exact_fit_is_refused_rather_than_run_to_infinity(model):
+    # y is constant within each group: the criterion would fall without bound as θ grows
+    fr = pd.DataFrame({"g": np.repeat(["a", "b", "c"], 4), "x": np.tile([1.0, 2, 3, 4], 3) + np.repeat([0, 1, 2], 4),
+                       "y": np.repeat([1.0, 5, 9], 4)})
+    d = lmmviz.prepare(fr, y="y", x="x", group="g")
+    with pytest.raises(DataError, match="no residual variation"):
+        lmmviz.make_design(d, model)
