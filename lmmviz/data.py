@@ -24,7 +24,15 @@ MAX_DECOMPRESSED = 1 << 30
 MAX_LABEL = 200
 # |values| above this overflow when squared and summed over many rows.
 MAX_ABS_VALUE = 1e100
+# Missing-value markers of numeric cells (compared in lower case).
 NA_MARKERS = frozenset({"", "na", "nan", "null", "none", "n/a", "#n/a", ".", "-", "missing"})
+# Missing-value markers of group labels: labels are text, so only the markers that
+# spreadsheets, R and pandas write for an empty cell count (compared exactly);
+# "none", "-", "." or "missing" are ordinary labels.
+GROUP_NA_MARKERS = frozenset({"", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "NULL", "null", "<NA>"})
+# Whole input files are capped too (a path to /dev/zero must not eat the memory).
+MAX_INPUT = 1 << 30
+_SHOWN = 40  # longest name or value quoted in a message
 
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _THOUSANDS_DOT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")
@@ -32,7 +40,22 @@ _THOUSANDS_SPACE = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d*)?$
 
 
 class DataError(ValueError):
-    """Input that cannot be used; ``str(err)`` is one line meant for the user."""
+    """Input that cannot be used; ``str(err)`` is one line meant for the user.
+
+    Line breaks in the message (for example from a column name that holds one)
+    become spaces, so the message is always a single line.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(" ".join(str(message).splitlines()).strip())
+
+
+def _shown(value, limit: int = _SHOWN) -> str:
+    """``repr`` of a name or cell for a message, cut to ``limit`` characters."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return repr(text)
 
 
 @dataclass(frozen=True)
@@ -84,32 +107,69 @@ class Data:
 # --------------------------------------------------------------------------- reading
 
 
+def _read_stream(stream) -> bytes:
+    """Read a binary stream, refusing early what is plainly binary and what is too big."""
+    head = stream.read(1 << 16)
+    if isinstance(head, str):
+        return (head + stream.read()).encode("utf-8")
+    head = bytes(head)
+    known = head.startswith(b"\x1f\x8b") or any(head.startswith(m) for m in _MAGIC)
+    if not known and _plainly_binary(head):
+        raise DataError("the file is binary, not a text table (CSV or TSV)")
+    rest = stream.read(MAX_INPUT + 1 - len(head)) if len(head) == 1 << 16 else b""
+    raw = head + bytes(rest)
+    if len(raw) > MAX_INPUT:
+        raise DataError("the file is larger than 1 GB; that is too large")
+    return raw
+
+
 def _read_bytes(source: str | Path | bytes | BinaryIO) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
+    if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
     if hasattr(source, "read"):
-        raw = source.read()
-        return raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+        return _read_stream(source)
     path = Path(source)
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            return _read_stream(fh)
     except FileNotFoundError:
-        raise DataError(f"no such file: {path}") from None
+        raise DataError(f"no such file: {_shown(str(path), 200)}") from None
     except IsADirectoryError:
-        raise DataError(f"{path} is a folder, not a file") from None
+        raise DataError(f"{_shown(str(path), 200)} is a folder, not a file") from None
     except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror}") from None
+        raise DataError(f"cannot read {_shown(str(path), 200)}: {err.strerror or err}") from None
+
+
+def _plainly_binary(head: bytes) -> bool:
+    """NUL bytes that are not the zero high bytes of UTF-16 text."""
+    if b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = max(len(head) // 2, 1)
+    utf16_like = max(even, odd) > 0.3 * half and min(even, odd) <= 0.02 * half
+    return not utf16_like
 
 
 def _gunzip(raw: bytes) -> bytes:
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = d.decompress(raw, MAX_DECOMPRESSED)
-    except zlib.error:
-        raise DataError("the file looks gzip-compressed but is damaged") from None
-    if d.unconsumed_tail:
-        raise DataError("the gzip file unpacks to more than 1 GB; that is too large")
-    return out
+    """Unpack gzip (all members, as ``gzip.decompress``), capped at MAX_DECOMPRESSED."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out = d.decompress(raw, MAX_DECOMPRESSED - size)
+        except zlib.error:
+            raise DataError("the file looks gzip-compressed but is damaged") from None
+        if d.unconsumed_tail:
+            raise DataError("the gzip file unpacks to more than 1 GB; that is too large")
+        if not d.eof:
+            raise DataError("the gzip file is cut short (damaged or incompletely downloaded)")
+        parts.append(out)
+        size += len(out)
+        raw = d.unused_data.lstrip(b"\x00")
+        if not raw.startswith(b"\x1f\x8b"):
+            break
+    return b"".join(parts)
 
 
 _MAGIC = {
@@ -147,6 +207,16 @@ def _decode(raw: bytes) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return raw.decode("cp1252", errors="replace"), "cp1252"
+
+
+# Control characters that never occur in a text table (tab, line feed, carriage
+# return and form feed do); U+FFFD is what an undecodable byte becomes.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+
+
+def _looks_binary(text: str) -> bool:
+    head = text[:8192]
+    return len(_CONTROL.findall(head)) > max(2, 0.01 * len(head))
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -197,12 +267,28 @@ def read_table(source: str | Path | bytes | BinaryIO) -> Table:
         if raw.startswith(magic):
             raise DataError(f"the file is {what}, not a text table: save it as CSV and try again")
     text, encoding = _decode(raw)
-    if "\x00" in text:
+    if "\x00" in text or _looks_binary(text):
         raise DataError("the file is binary, not a text table (CSV or TSV)")
     what = _looks_like_not_a_table(text)
     if what:
         raise DataError(f"the file is {what}, not a CSV or TSV table")
-    delim = _sniff_delimiter(text)
+    notes: list[str] = []
+    # Excel writes a first line "sep=;" when asked to name the separator.
+    directive = re.match(r"\A[ \t]*sep=(.)[ \t]*\r?\n", text)
+    skip = 0
+    if directive and directive.group(1) in ",;\t|":
+        delim = directive.group(1)
+        text = text[directive.end():]
+        skip = 1
+        notes.append(f"used the separator {delim!r} named on the first line (sep=)")
+    else:
+        delim = _sniff_delimiter(text)
+    # Blank lines before the header (the parser takes the width of the table from
+    # its first line); they still count in the row numbers of messages.
+    leading = re.match(r"\A(?:[ \t]*(?:\r\n|\r|\n))*", text).group(0)
+    if leading:
+        skip += len(leading.splitlines())
+        text = text[len(leading):]
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -210,7 +296,7 @@ def read_table(source: str | Path | bytes | BinaryIO) -> Table:
             header=None,
             dtype=str,
             keep_default_na=False,
-            skip_blank_lines=True,
+            skip_blank_lines=False,
             engine="c",
         )
     except pd.errors.ParserError as err:
@@ -227,17 +313,25 @@ def read_table(source: str | Path | bytes | BinaryIO) -> Table:
         raise DataError("the file is empty") from None
     except (ValueError, OverflowError, MemoryError) as err:
         raise DataError(f"cannot parse the table: {err}") from None
+    # Rows are numbered as a spreadsheet shows them (the first line is row 1;
+    # a quoted field with line breaks stays one row). Rows with no content at all
+    # (blank lines, or only separators as spreadsheets export them) are skipped and
+    # not counted as dropped.
+    frame.index = np.arange(1 + skip, len(frame) + 1 + skip)
+    blank = frame.fillna("").apply(lambda col: col.str.strip().eq("")).all(axis=1)
+    frame = frame.loc[~blank.to_numpy()]
+    if frame.empty:
+        raise DataError("the file is empty")
     if frame.shape[1] < 2:
         raise DataError(
             "found only one column: the file needs a header and comma, semicolon or tab separated columns"
         )
-    header = [str(h).strip() for h in frame.iloc[0].tolist()]
-    body = frame.iloc[1:].reset_index(drop=True)
+    header = [("" if pd.isna(h) else str(h)).strip() for h in frame.iloc[0].tolist()]
+    body = frame.iloc[1:]
     if body.empty:
         raise DataError("the file has a header but no data rows")
     body.columns = header
     decimal = "."
-    notes: list[str] = []
     if delim == ";" and _uses_decimal_comma(body):
         decimal = ","
         notes.append("read decimal commas (semicolon-separated file)")
@@ -266,10 +360,16 @@ def _is_numeric_column(values: pd.Series) -> bool:
 
 def guess_columns(frame: pd.DataFrame) -> dict[str, str | None]:
     """Guess which columns are the group, x and y, from names first, then types."""
-    cols = [str(c) for c in frame.columns]
+    names = [str(c) for c in frame.columns]
+    # A name that appears twice cannot be chosen; it is left out of the guess.
+    cols = [c for c in names if names.count(c) == 1]
     lower = {c: c.lower() for c in cols}
-    numeric = [c for c in cols if frame[c].dtype.kind in "if" or (
-        frame[c].dtype == object or str(frame[c].dtype).startswith("str")) and _is_numeric_column(frame[c].astype(str))]
+    numeric = []
+    for c in cols:
+        col = frame.iloc[:, names.index(c)]
+        if col.dtype.kind in "ifb" or (col.dtype.kind == "O" or str(col.dtype).startswith("str")) and \
+                _is_numeric_column(col.astype(str)):
+            numeric.append(c)
 
     def by_name(hints, pool):
         for h in hints:
@@ -288,7 +388,7 @@ def guess_columns(frame: pd.DataFrame) -> dict[str, str | None]:
     x = by_name(_X_HINTS, [c for c in rest if c != y])
     if group is None:
         others = [c for c in cols if c not in numeric] or cols
-        group = others[0]
+        group = others[0] if others else None
         rest = [c for c in numeric if c != group]
     if y is None:
         cands = [c for c in rest if c not in (x,)]
@@ -302,7 +402,7 @@ def guess_columns(frame: pd.DataFrame) -> dict[str, str | None]:
 def to_numbers(values: pd.Series, decimal: str) -> tuple[np.ndarray, int]:
     """Text → float64; NA markers → NaN. Returns the array and how many cells used
     thousands separators. Non-numeric text also becomes NaN; callers check."""
-    s = values.astype(str).str.strip()
+    s = values.astype(str).str.strip().str.replace("\u2212", "-", regex=False)
     thousands = 0
     if decimal == ",":
         mask = s.str.fullmatch(_THOUSANDS_DOT.pattern)
@@ -321,7 +421,10 @@ def to_numbers(values: pd.Series, decimal: str) -> tuple[np.ndarray, int]:
     return out, thousands
 
 
-def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role: str):
+_INF_WORDS = re.compile(r"^[+-]?(inf|infinity)$", re.IGNORECASE)
+
+
+def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role: str, rows):
     raw = table_or_frame[name]
     if raw.dtype.kind in "iufb":
         return raw.to_numpy(dtype=float), np.zeros(len(raw), bool), 0
@@ -331,9 +434,22 @@ def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role:
     bad = np.isnan(values) & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        shown = str(text.iloc[i])
-        shown = shown if len(shown) <= 30 else shown[:27] + "..."
-        raise DataError(f"column {name!r} ({role}) is not numeric: row {i + 1} holds {shown!r}")
+        cell = str(text.iloc[i]).strip()
+        hint = ""
+        if decimal == "." and re.fullmatch(r"[+-]?\d*,\d+", cell):
+            hint = " (a decimal comma? save the file separated by semicolons)"
+        raise DataError(
+            f"column {_shown(name)} ({role}) is not numeric: {rows(i)} holds {_shown(cell, 30)}{hint}"
+        )
+    # A number too large for a float reads as infinity; only the words inf and
+    # infinity mean an infinite value (such rows are dropped), a huge number is refused.
+    over = np.isinf(values) & ~text.str.strip().str.fullmatch(_INF_WORDS.pattern, case=False).to_numpy()
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise DataError(
+            f"column {_shown(name)} ({role}): {rows(i)} holds {_shown(str(text.iloc[i]).strip(), 30)}, too large "
+            "for the arithmetic (it would overflow): rescale the column (for example to other units)"
+        )
     return values, missing, thousands
 
 
@@ -350,8 +466,15 @@ def prepare(
     """
     if isinstance(table, Table):
         frame, decimal, notes = table.frame, table.decimal, list(table.notes)
+        row_numbers = frame.index.to_numpy()
+
+        def rows(i: int) -> str:
+            return f"row {row_numbers[i]}"
     else:
         frame, decimal, notes = table, ".", []
+
+        def rows(i: int) -> str:
+            return f"data row {i + 1}"
     cols = [str(c) for c in frame.columns]
     if y is None or x is None or group is None:
         guess = guess_columns(frame)
@@ -363,25 +486,25 @@ def prepare(
             raise DataError(f"cannot tell which column is {role}: name it explicitly")
         count = cols.count(str(name))
         if count == 0:
-            shown = ", ".join(repr(c) for c in cols[:8]) + (" ..." if len(cols) > 8 else "")
-            raise DataError(f"no column named {name!r} ({role}); the columns are {shown}")
+            shown = ", ".join(_shown(c) for c in cols[:8]) + (" ..." if len(cols) > 8 else "")
+            raise DataError(f"no column named {_shown(name)} ({role}); the columns are {shown}")
         if count > 1:
-            raise DataError(f"the column name {name!r} appears {count} times: rename the duplicates")
+            raise DataError(f"the column name {_shown(name)} appears {count} times: rename the duplicates")
     if len({y, x, group}) < 3:
         raise DataError("group, x and y must be three different columns")
     frame = frame.loc[:, [group, x, y]]
-    yv, y_missing, ty = _numeric_column(frame, y, decimal, "y")
-    xv, x_missing, tx = _numeric_column(frame, x, decimal, "x")
+    yv, y_missing, ty = _numeric_column(frame, y, decimal, "y", rows)
+    xv, x_missing, tx = _numeric_column(frame, x, decimal, "x", rows)
     graw = frame[group]
     gtext = graw.astype(str).str.strip() if graw.dtype.kind not in "if" else _labels_from_numbers(graw)
-    g_missing = gtext.str.lower().isin(NA_MARKERS).to_numpy() | graw.isna().to_numpy()
+    g_missing = gtext.isin(GROUP_NA_MARKERS).to_numpy() | graw.isna().to_numpy()
     if ty or tx:
         notes.append(f"read {ty + tx} numbers with thousands separators")
     long_label = gtext.str.len() > MAX_LABEL
     if long_label.any():
         i = int(np.flatnonzero(long_label.to_numpy())[0])
         raise DataError(
-            f"the group label in row {i + 1} is {len(gtext.iloc[i])} characters long (the limit is {MAX_LABEL})"
+            f"the group label in {rows(i)} is {len(gtext.iloc[i]):,} characters long (the limit is {MAX_LABEL})"
         )
     dropped: dict[str, int] = {}
     missing = y_missing | x_missing | g_missing
