@@ -1,0 +1,504 @@
+"""The app's whole state <-> URL query parameters (a share link). Pure: no Streamlit.
+
+One frozen :class:`State` holds everything a page shows: the data source and the
+simulator settings, the models, REML/ML, the optimizer and its settings, the chart
+layers and the selected subject, the open tab and the tour step. Small uploaded or
+edited data sets travel inside the link, as zlib-compressed CSV in base64url.
+
+    params = encode_state(state)                   # dict[str, str], defaults left out
+    state, notices = decode_state(query_params)    # never raises
+
+:func:`decode_state` checks every value. Anything unknown, malformed, out of range
+or oversized falls back to its default, and a notice in plain words says so; the
+notices quote user input only shortened and without control characters, and are
+meant to be shown as plain text.
+
+Parameters (the contract shared with the app and the guided tour):
+
+=========  ==================================================================
+src        seed | preset | sim | upload | edited
+preset     a key of :data:`lmmviz.data.PRESETS`
+n m sp rg  simulator: subjects, observations per subject, dose spacing, dose
+cf sl ssd  range, confounding, slope, SD of slopes, residual SD, intercept,
+sig b0 bsd SD of baselines, seed (the :class:`SimulationSettings` fields in
+seed       order); only with ``src=sim``
+data       uploaded/edited data (zlib + base64url of CSV), up to 200 rows
+y x g      column names of uploaded data
+models     comma list of pooled, per_group, intercept, slope, uncorrelated,
+           within_between (``none`` for no model)
+ml         1 for maximum likelihood (default REML)
+opt        optimizer name (default robust)
+start      start θ, comma list; step, ftol, xtol: initial step, absolute
+step ftol  tolerances on the criterion and on θ; maxeval: evaluations per run
+xtol
+maxeval
+layers     comma list of chart layers (``none`` for only the frame)
+sel        selected subject label
+tab        fit | data | compare | landscape | effects | tour
+tour       tour step, 1..7 (present while the guided tour runs)
+xlab ylab  axis labels (with units)
+=========  ==================================================================
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import zlib
+from dataclasses import dataclass, field, fields, replace
+from typing import Mapping
+from urllib.parse import urlencode
+
+from .data import PRESETS, SimulationSettings
+
+SOURCES = ("seed", "preset", "sim", "upload", "edited")
+MODEL_KEYS = ("pooled", "per_group", "intercept", "slope", "uncorrelated", "within_between")
+MIXED_MODELS = ("intercept", "slope", "uncorrelated", "within_between")
+DEFAULT_MODELS = ("pooled", "per_group", "intercept", "slope")
+LAYERS = ("points", "subject_lines", "population", "pooled", "per_group")
+TABS = ("fit", "data", "compare", "landscape", "effects", "tour")
+TOUR_STEPS = 7
+
+# Data in the link: at most this many rows, this many characters of token.
+MAX_LINK_ROWS = 200
+MAX_TOKEN_CHARS = 24_000
+MAX_PACKED_BYTES = 256_000  # decompressed CSV
+MAX_TEXT = 200  # column names and the selected label
+MAX_LABEL_TEXT = 80  # axis labels
+MAX_START = 3
+MAX_MAXEVAL = 100_000
+# Parameter names Streamlit itself uses; never reported as unknown.
+STREAMLIT_PARAMS = frozenset({"embed", "embed_options"})
+
+# Simulator parameters: URL name -> (field, type, low, high)
+SIM_PARAMS: dict[str, tuple[str, type, float, float]] = {
+    "n": ("n_subjects", int, 2, 20_000),
+    "m": ("n_obs", int, 1, 1_000),
+    "sp": ("dose_spacing", float, -1e6, 1e6),
+    "rg": ("dose_range", float, 0.0, 1e6),
+    "cf": ("confounding", float, -1e6, 1e6),
+    "sl": ("slope", float, -1e6, 1e6),
+    "ssd": ("slope_sd", float, 0.0, 1e6),
+    "sig": ("sigma", float, 0.0, 1e6),
+    "b0": ("intercept", float, -1e6, 1e6),
+    "bsd": ("baseline_sd", float, 0.0, 1e6),
+    "seed": ("seed", int, 0, 2**31 - 1),
+}
+MAX_SIM_ROWS = 2_000_000
+
+_OPTIMIZERS: tuple[str, ...] | None = None
+
+
+def optimizer_choices() -> tuple[str, ...]:
+    global _OPTIMIZERS
+    if _OPTIMIZERS is None:
+        from .optimizers import optimizer_names
+
+        _OPTIMIZERS = tuple(optimizer_names())
+    return _OPTIMIZERS
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything a page shows, as plain values (hashable, comparable)."""
+
+    src: str = "seed"
+    preset: str = "classic"
+    sim: SimulationSettings = field(default_factory=SimulationSettings)
+    data: str | None = None  # CSV text of uploaded/edited data (decoded from the link)
+    y: str | None = None
+    x: str | None = None
+    g: str | None = None
+    models: tuple[str, ...] = DEFAULT_MODELS
+    ml: bool = False
+    opt: str = "robust"
+    start: tuple[float, ...] | None = None
+    step: float | None = None
+    ftol: float | None = None
+    xtol: float | None = None
+    maxeval: int = 10_000
+    layers: tuple[str, ...] = LAYERS
+    sel: str | None = None
+    tab: str = "fit"
+    tour: int | None = None  # the guided tour's step while the tour runs
+    xlab: str | None = None
+    ylab: str | None = None
+
+    @property
+    def reml(self) -> bool:
+        return not self.ml
+
+    @property
+    def mixed_models(self) -> tuple[str, ...]:
+        return tuple(m for m in self.models if m in MIXED_MODELS)
+
+    def with_(self, **changes) -> "State":
+        return replace(self, **changes)
+
+
+DEFAULT = State()
+
+
+# --------------------------------------------------------------------------- data in the link
+
+
+def pack_data(csv_text: str) -> str:
+    """CSV text -> compact URL-safe token (zlib, base64url without padding)."""
+    raw = zlib.compress(csv_text.encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+class LinkDataError(ValueError):
+    """The data token in a link cannot be used; the message is one line."""
+
+
+def unpack_data(token: str) -> str:
+    """Token -> CSV text; raises :class:`LinkDataError` for damaged or oversized data."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise LinkDataError(f"the data in the link is too long ({len(token):,} characters)")
+    if not re.fullmatch(r"[A-Za-z0-9_\-]*={0,2}", token or ""):
+        raise LinkDataError("the data in the link has characters that do not belong there")
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        d = zlib.decompressobj()
+        text = d.decompress(raw, MAX_PACKED_BYTES)
+        if d.unconsumed_tail:
+            raise LinkDataError("the data in the link unpacks to too much text")
+        if not d.eof:
+            raise LinkDataError("the data in the link is cut short")
+        return text.decode("utf-8")
+    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as err:
+        if isinstance(err, LinkDataError):
+            raise
+        raise LinkDataError("the data in the link is damaged") from None
+
+
+def count_rows(csv_text: str) -> int:
+    """Data rows of a CSV text (lines after the header, blank lines ignored)."""
+    return max(0, sum(1 for ln in csv_text.splitlines() if ln.strip()) - 1)
+
+
+def fits_in_link(csv_text: str | None) -> bool:
+    return csv_text is not None and count_rows(csv_text) <= MAX_LINK_ROWS and \
+        len(pack_data(csv_text)) <= MAX_TOKEN_CHARS
+
+
+# --------------------------------------------------------------------------- encode
+
+
+def _num(v: float) -> str:
+    """Shortest text that reads back as the same float."""
+    if float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return repr(float(v))
+
+
+def encode_state(state: State) -> dict[str, str]:
+    """State -> query parameters, leaving out what equals the default.
+
+    Simulator settings are written in full with ``src=sim``. Uploaded or edited data
+    goes into ``data`` when it fits (:data:`MAX_LINK_ROWS` rows); otherwise the link
+    carries only ``src=upload`` and the page asks for the file again.
+    """
+    out: dict[str, str] = {}
+    if state.src != DEFAULT.src:
+        out["src"] = state.src
+    if state.src == "preset":
+        out["preset"] = state.preset
+    if state.src == "sim":
+        for key, (name, kind, _, _) in SIM_PARAMS.items():
+            out[key] = _num(getattr(state.sim, name))
+    if state.src in ("upload", "edited"):
+        if state.data is not None and fits_in_link(state.data):
+            out["data"] = pack_data(state.data)
+        for key in ("y", "x", "g"):
+            v = getattr(state, key)
+            if v is not None:
+                out[key] = v
+    if state.models != DEFAULT.models:
+        out["models"] = ",".join(state.models) if state.models else "none"
+    if state.ml:
+        out["ml"] = "1"
+    if state.opt != DEFAULT.opt:
+        out["opt"] = state.opt
+    if state.start is not None:
+        out["start"] = ",".join(_num(v) for v in state.start)
+    for key in ("step", "ftol", "xtol"):
+        v = getattr(state, key)
+        if v is not None:
+            out[key] = _num(v)
+    if state.maxeval != DEFAULT.maxeval:
+        out["maxeval"] = str(state.maxeval)
+    if state.layers != DEFAULT.layers:
+        out["layers"] = ",".join(state.layers) if state.layers else "none"
+    if state.sel is not None:
+        out["sel"] = state.sel
+    if state.tab != DEFAULT.tab:
+        out["tab"] = state.tab
+    if state.tour is not None:
+        out["tour"] = str(state.tour)
+    if state.xlab:
+        out["xlab"] = state.xlab
+    if state.ylab:
+        out["ylab"] = state.ylab
+    return out
+
+
+def query_string(state: State) -> str:
+    """``encode_state`` as a URL query string (without the ``?``)."""
+    return urlencode(encode_state(state))
+
+
+def share_url(base: str, state: State) -> str:
+    base = (base or "").split("?", 1)[0].split("#", 1)[0]
+    q = query_string(state)
+    return f"{base}?{q}" if q else base
+
+
+# --------------------------------------------------------------------------- decode
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A user's value made safe to quote in a notice: no control characters, short."""
+    s = _CONTROL.sub("?", str(value))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _clean_text(value: str, limit: int) -> str | None:
+    s = _CONTROL.sub("", value).strip()
+    if not s or len(s) > limit:
+        return None
+    return s
+
+
+def _parse_float(text: str) -> float | None:
+    try:
+        v = float(text.strip())
+    except (ValueError, AttributeError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _parse_int(text: str) -> int | None:
+    t = text.strip()
+    if not re.fullmatch(r"[+-]?\d{1,12}", t):
+        v = _parse_float(t)
+        return int(v) if v is not None and v.is_integer() and abs(v) < 1e12 else None
+    return int(t)
+
+
+def _single(params: Mapping, key: str, notices: list[str]) -> str | None:
+    if key not in params:
+        return None
+    v = params[key]
+    if isinstance(v, (list, tuple)):
+        vals = [str(x) for x in v]
+        if not vals:
+            return None
+        if len(set(vals)) > 1:
+            notices.append(f"The link gives “{key}” {len(vals)} times; the last value was used.")
+        return vals[-1]
+    return str(v)
+
+
+def decode_state(params: Mapping[str, str | list[str]]) -> tuple[State, list[str]]:
+    """Query parameters -> (State, notices). Never raises.
+
+    Each bad value falls back to its default, with a notice saying which parameter
+    was ignored and why. Unknown parameters are reported and ignored.
+    """
+    notices: list[str] = []
+    try:
+        return _decode(params, notices), notices
+    except Exception as err:  # pragma: no cover - a last guard: links must never break the page
+        notices.append(f"The link could not be read ({type(err).__name__}); the defaults are shown.")
+        return DEFAULT, notices
+
+
+def _decode(params: Mapping, notices: list[str]) -> State:
+    known = {"src", "preset", "data", "y", "x", "g", "models", "ml", "opt", "start", "step", "ftol",
+             "xtol", "maxeval", "layers", "sel", "tab", "tour", "xlab", "ylab", *SIM_PARAMS}
+    unknown = [k for k in params if k not in known and k not in STREAMLIT_PARAMS]
+    if unknown:
+        names = ", ".join(f"“{shown(k, 20)}”" for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        notices.append(f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {names}.")
+    get = {k: _single(params, k, notices) for k in known}
+    s: dict = {}
+
+    def bad(key: str, why: str, default) -> None:
+        value = get[key]
+        notices.append(f"Ignored {key}=“{shown(value)}” in the link: {why}; using {default}.")
+
+    # data source
+    src = get["src"]
+    if src is not None:
+        if src in SOURCES:
+            s["src"] = src
+        else:
+            bad("src", f"the data source must be one of {', '.join(SOURCES)}", "the seed example")
+    preset = get["preset"]
+    if preset is not None:
+        if preset in PRESETS:
+            s["preset"] = preset
+        else:
+            bad("preset", f"the preset must be one of {', '.join(PRESETS)}", "classic")
+    sim_values = {}
+    for key, (name, kind, lo, hi) in SIM_PARAMS.items():
+        text = get[key]
+        if text is None:
+            continue
+        v = _parse_int(text) if kind is int else _parse_float(text)
+        default = getattr(DEFAULT.sim, name)
+        if v is None:
+            bad(key, f"{name} must be a {'whole ' if kind is int else ''}number", default)
+        elif not lo <= v <= hi:
+            bad(key, f"{name} must be between {_num(lo)} and {_num(hi)}", default)
+        else:
+            sim_values[name] = kind(v)
+    if sim_values:
+        sim = replace(DEFAULT.sim, **sim_values)
+        if sim.n_subjects * sim.n_obs > MAX_SIM_ROWS:
+            notices.append(
+                f"Ignored the simulator size in the link: {sim.n_subjects:,} subjects × {sim.n_obs:,} "
+                f"observations exceeds {MAX_SIM_ROWS:,} rows; using the default size.")
+            sim = replace(sim, n_subjects=DEFAULT.sim.n_subjects, n_obs=DEFAULT.sim.n_obs)
+        try:
+            sim.check()
+        except ValueError as err:
+            notices.append(f"Ignored the simulator settings in the link: {err}; using the defaults.")
+            sim = DEFAULT.sim
+        s["sim"] = sim
+    # data in the link
+    token = get["data"]
+    if token is not None:
+        try:
+            text = unpack_data(token)
+            rows = count_rows(text)
+            if rows > 5 * MAX_LINK_ROWS:
+                raise LinkDataError(f"the data in the link has {rows:,} rows, more than a link carries")
+            s["data"] = text
+        except LinkDataError as err:
+            notices.append(f"Ignored the data in the link: {err}; showing the seed example.")
+    for key in ("y", "x", "g"):
+        v = get[key]
+        if v is not None:
+            t = _clean_text(v, MAX_TEXT)
+            if t is None:
+                bad(key, "a column name must be 1 to 200 printable characters", "a guessed column")
+            else:
+                s[key] = t
+    if s.get("src") in ("upload", "edited") and "data" not in s:
+        what = "uploaded file" if s["src"] == "upload" else "edited table"
+        notices.append(
+            f"This link was made with an {what} that is not inside the link (links carry at most "
+            f"{MAX_LINK_ROWS} rows): upload the file again in the Data tab. Showing the seed example meanwhile.")
+        s["src"] = "seed"
+    if "data" in s and s.get("src") not in ("upload", "edited"):
+        s.pop("data")
+    # models and fitting
+    models = get["models"]
+    if models is not None:
+        s["models"] = _parse_list(models, MODEL_KEYS, "models", notices, DEFAULT.models)
+    ml = get["ml"]
+    if ml is not None:
+        if ml.strip().lower() in ("1", "true", "yes", "ml"):
+            s["ml"] = True
+        elif ml.strip().lower() in ("0", "false", "no", "reml", ""):
+            s["ml"] = False
+        else:
+            bad("ml", "ml must be 1 (maximum likelihood) or 0 (REML)", "REML")
+    opt = get["opt"]
+    if opt is not None:
+        if opt in optimizer_choices():
+            s["opt"] = opt
+        else:
+            bad("opt", "no optimizer has that name", "the robust default")
+    start = get["start"]
+    if start is not None:
+        parts = [p for p in start.split(",") if p.strip()]
+        vals = [_parse_float(p) for p in parts]
+        if not parts or len(parts) > MAX_START or any(v is None or abs(v) > 1e8 for v in vals):
+            bad("start", f"start θ must be 1 to {MAX_START} finite numbers, comma-separated", "lme4's start")
+        else:
+            s["start"] = tuple(vals)
+    for key, what in (("step", "the initial step"), ("ftol", "the tolerance on the criterion"),
+                      ("xtol", "the tolerance on θ")):
+        text = get[key]
+        if text is None:
+            continue
+        v = _parse_float(text)
+        if v is None or not 0 < v <= 1e6:
+            bad(key, f"{what} must be a positive number", "the optimizer's default")
+        else:
+            s[key] = v
+    maxeval = get["maxeval"]
+    if maxeval is not None:
+        v = _parse_int(maxeval)
+        if v is None or not 1 <= v <= MAX_MAXEVAL:
+            bad("maxeval", f"the maximum number of evaluations must be a whole number from 1 to {MAX_MAXEVAL:,}",
+                f"{DEFAULT.maxeval:,}")
+        else:
+            s["maxeval"] = v
+    # chart and page
+    layers = get["layers"]
+    if layers is not None:
+        s["layers"] = _parse_list(layers, LAYERS, "layers", notices, DEFAULT.layers)
+    sel = get["sel"]
+    if sel is not None:
+        t = _clean_text(sel, MAX_TEXT)
+        if t is None:
+            bad("sel", "a subject label must be 1 to 200 printable characters", "no selection")
+        else:
+            s["sel"] = t
+    tab = get["tab"]
+    if tab is not None:
+        if tab in TABS:
+            s["tab"] = tab
+        else:
+            bad("tab", f"the tab must be one of {', '.join(TABS)}", "the Fit tab")
+    tour = get["tour"]
+    if tour is not None:
+        v = _parse_int(tour)
+        if v is None or not 1 <= v <= TOUR_STEPS:
+            bad("tour", f"the tour step must be a whole number from 1 to {TOUR_STEPS}", "no tour")
+        else:
+            s["tour"] = v
+    for key in ("xlab", "ylab"):
+        v = get[key]
+        if v is not None:
+            t = _clean_text(v, MAX_LABEL_TEXT)
+            if t is None and v.strip():
+                bad(key, f"an axis label must be at most {MAX_LABEL_TEXT} printable characters",
+                    "the column name")
+            elif t is not None:
+                s[key] = t
+    return replace(DEFAULT, **s)
+
+
+def _parse_list(text: str, allowed: tuple[str, ...], what: str, notices: list[str],
+                default: tuple[str, ...]) -> tuple[str, ...]:
+    if text.strip().lower() in ("none", ""):
+        return ()
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    good = [t for t in allowed if t in items]  # canonical order, no repeats
+    unknown = [t for t in items if t not in allowed]
+    if unknown:
+        fallback = "" if good else "; using the defaults"
+        notices.append(
+            f"Ignored unknown {what} in the link: {', '.join('“' + shown(u, 20) + '”' for u in unknown[:5])} "
+            f"(known: {', '.join(allowed)}){fallback}.")
+    return tuple(good) if good else default
+
+
+STATE_FIELDS = tuple(f.name for f in fields(State))
+
+__all__ = [
+    "State", "DEFAULT", "encode_state", "decode_state", "query_string", "share_url", "pack_data",
+    "unpack_data", "LinkDataError", "fits_in_link", "count_rows", "SOURCES", "MODEL_KEYS",
+    "MIXED_MODELS", "DEFAULT_MODELS", "LAYERS", "TABS", "TOUR_STEPS", "SIM_PARAMS", "MAX_LINK_ROWS",
+    "shown",
+]

@@ -1,0 +1,207 @@
+"""App state <-> URL: round trips, data in the link, and tampered links that fall back."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from dataclasses import fields
+
+import pytest
+
+import lmmviz
+from lmmviz.data import SimulationSettings
+from lmmviz.share import (
+    DEFAULT, LAYERS, MAX_LINK_ROWS, MODEL_KEYS, SIM_PARAMS, TABS, LinkDataError, State, count_rows,
+    decode_state, encode_state, fits_in_link, pack_data, query_string, share_url, shown, unpack_data,
+)
+
+SEED_CSV = lmmviz.data.example_bytes("seed").decode("utf-8")
+
+
+def roundtrip(state: State) -> State:
+    params = encode_state(state)
+    back, notices = decode_state(params)
+    assert notices == [], notices
+    assert encode_state(back) == params
+    return back
+
+
+def test_default_state_is_an_empty_link():
+    assert encode_state(DEFAULT) == {}
+    state, notices = decode_state({})
+    assert state == DEFAULT and notices == []
+    assert DEFAULT.models == ("pooled", "per_group", "intercept", "slope")
+    assert DEFAULT.opt == "robust" and DEFAULT.reml and DEFAULT.tab == "fit" and DEFAULT.tour is None
+
+
+def test_simulator_parameters_follow_the_settings_fields_in_order():
+    names = [f.name for f in fields(SimulationSettings)]
+    assert [name for name, *_ in SIM_PARAMS.values()] == names
+    assert list(SIM_PARAMS) == ["n", "m", "sp", "rg", "cf", "sl", "ssd", "sig", "b0", "bsd", "seed"]
+
+
+@pytest.mark.parametrize("state", [
+    State(opt="pybobyqa", models=("slope",), tab="compare"),
+    State(src="preset", preset="many_subjects", ml=True, layers=("points", "pooled")),
+    State(src="sim", sim=SimulationSettings(n_subjects=12, n_obs=7, dose_spacing=2.5, dose_range=4.0,
+                                            confounding=-3.25, slope=1.5, slope_sd=0.0, sigma=0.75,
+                                            intercept=-20.0, baseline_sd=12.5, seed=99)),
+    State(models=(), layers=(), sel="2", xlab="dose (mg)", ylab="pain ∈ [0, 500]"),
+    State(models=MODEL_KEYS, start=(300.0, 0.0, 1.5), step=0.25, ftol=1e-10, xtol=2e-9, maxeval=777,
+          opt="nlopt_neldermead"),
+    State(tab="tour", tour=3, models=("pooled", "slope"), opt="pybobyqa"),
+    State(src="upload", data=SEED_CSV, y="pain", x="dosage", g="subject_id", sel="3"),
+    State(src="edited", data="g,x,y\na,1,2\na,2,3.5\nb,1,7\nb,3,8\n", y="y", x="x", g="g"),
+])
+def test_encode_decode_round_trip(state):
+    assert roundtrip(state) == state
+
+
+def test_every_tab_and_layer_round_trips():
+    for tab in TABS:
+        assert roundtrip(State(tab=tab)).tab == tab
+    for layer in LAYERS:
+        assert roundtrip(State(layers=(layer,))).layers == (layer,)
+
+
+def test_link_only_carries_what_differs_from_the_defaults():
+    params = encode_state(State(opt="pybobyqa", ml=True))
+    assert params == {"ml": "1", "opt": "pybobyqa"}
+    assert query_string(State(models=("slope",))) == "models=slope"
+    url = share_url("http://host:8501/app?old=1#frag", State(tab="data"))
+    assert url == "http://host:8501/app?tab=data"
+    assert share_url("http://host:8501/", DEFAULT) == "http://host:8501/"
+
+
+def test_sim_link_writes_every_setting():
+    params = encode_state(State(src="sim"))
+    assert set(SIM_PARAMS) <= set(params)
+    assert params["n"] == "3" and params["sp"] == "25" and params["ssd"] == "0.5"
+
+
+def test_small_data_travels_in_the_link_and_large_does_not():
+    assert pack_data(SEED_CSV) and unpack_data(pack_data(SEED_CSV)) == SEED_CSV
+    small = "g,x,y\n" + "".join(f"{i % 7},{i},{i * 1.5}\n" for i in range(MAX_LINK_ROWS))
+    big = small + "1,1,1\n"
+    assert count_rows(small) == MAX_LINK_ROWS and fits_in_link(small)
+    assert count_rows(big) == MAX_LINK_ROWS + 1 and not fits_in_link(big)
+    assert "data" in encode_state(State(src="upload", data=small, y="y", x="x", g="g"))
+    params = encode_state(State(src="upload", data=big, y="y", x="x", g="g"))
+    assert "data" not in params and params["src"] == "upload"
+    # opening such a link: the seed, and a notice saying to upload again
+    state, notices = decode_state(params)
+    assert state.src == "seed" and any("upload the file again" in n for n in notices)
+
+
+def test_token_is_url_safe_and_compact():
+    token = pack_data(SEED_CSV)
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    text = lmmviz.simulate(lmmviz.PRESETS["many_subjects"]).head(200).to_csv(index=False)
+    assert count_rows(text) == 200 and fits_in_link(text)
+    assert len(pack_data(text)) < 0.7 * len(text)
+
+
+def test_damaged_and_oversized_data_tokens_are_refused():
+    with pytest.raises(LinkDataError):
+        unpack_data("not base64 !!")
+    with pytest.raises(LinkDataError):
+        unpack_data(pack_data(SEED_CSV)[:-6])  # cut short
+    bomb = base64.urlsafe_b64encode(zlib.compress(b"0" * 5_000_000, 9)).decode().rstrip("=")
+    with pytest.raises(LinkDataError, match="too much"):
+        unpack_data(bomb)
+    with pytest.raises(LinkDataError, match="too long"):
+        unpack_data("A" * 50_000)
+
+
+TAMPERED = [
+    ({"n": "abc"}, "n"),
+    ({"n": "1e9"}, "n"),
+    ({"n": "-5"}, "n"),
+    ({"sig": "nan"}, "sig"),
+    ({"sig": "inf"}, "sig"),
+    ({"sp": "1e400"}, "sp"),
+    ({"seed": "1.5"}, "seed"),
+    ({"src": "sim", "n": "20000", "m": "1000"}, "simulator size"),
+    ({"opt": "evil; rm -rf /"}, "opt"),
+    ({"opt": "<script>alert(1)</script>"}, "opt"),
+    ({"models": "foo"}, "models"),
+    ({"models": "slope,<img src=x>"}, "models"),
+    ({"tab": "<script>"}, "tab"),
+    ({"tour": "99"}, "tour"),
+    ({"tour": "two"}, "tour"),
+    ({"start": "1,2,3,4"}, "start"),
+    ({"start": "a,b"}, "start"),
+    ({"start": "1e300"}, "start"),
+    ({"maxeval": "0"}, "maxeval"),
+    ({"maxeval": "1000000000000"}, "maxeval"),
+    ({"step": "-1"}, "step"),
+    ({"ftol": "zero"}, "ftol"),
+    ({"ml": "maybe"}, "ml"),
+    ({"src": "ftp"}, "src"),
+    ({"preset": "nope"}, "preset"),
+    ({"src": "upload", "data": "!!!***"}, "data"),
+    ({"src": "upload", "data": "A" * 30_000}, "data"),
+    ({"sel": "x" * 1000}, "sel"),
+    ({"xlab": "y" * 500}, "xlab"),
+    ({"y": "\x00\x01"}, "y"),
+    ({"tab": ["data", "fit"]}, "tab"),
+    ({"utm_source": "mail"}, "unknown"),
+    ({"layers": "points,glitter"}, "layers"),
+]
+
+
+@pytest.mark.parametrize("params,what", TAMPERED, ids=[w + str(i) for i, (_, w) in enumerate(TAMPERED)])
+def test_tampered_links_fall_back_with_a_notice(params, what):
+    state, notices = decode_state(params)
+    assert notices, f"no notice for {params}"
+    assert isinstance(state, State)
+    assert all("\x00" not in n and "\n" not in n and len(n) < 600 for n in notices)
+    # the page never ends up with a value outside the schema
+    assert state.src in ("seed", "preset", "sim", "upload", "edited")
+    assert state.opt in lmmviz.optimizer_names()
+    assert set(state.models) <= set(MODEL_KEYS) and set(state.layers) <= set(LAYERS)
+    assert state.tab in TABS and (state.tour is None or 1 <= state.tour <= 7)
+    assert 1 <= state.maxeval <= 100_000
+    state.sim.check()
+
+
+def test_each_bad_value_keeps_the_good_ones():
+    state, notices = decode_state({"opt": "pybobyqa", "n": "abc", "src": "sim", "m": "6", "tab": "nope"})
+    assert state.opt == "pybobyqa" and state.src == "sim"
+    assert state.sim.n_subjects == DEFAULT.sim.n_subjects and state.sim.n_obs == 6
+    assert state.tab == "fit"
+    assert len(notices) == 2
+
+
+def test_repeated_keys_use_the_last_value_with_a_notice():
+    state, notices = decode_state({"opt": ["nlopt_bobyqa", "pybobyqa"]})
+    assert state.opt == "pybobyqa"
+    assert any("2 times" in n for n in notices)
+    state, notices = decode_state({"opt": ["pybobyqa", "pybobyqa"]})
+    assert state.opt == "pybobyqa" and notices == []
+
+
+def test_unknown_models_are_dropped_and_known_ones_kept_in_order():
+    state, notices = decode_state({"models": "slope,foo,pooled,slope"})
+    assert state.models == ("pooled", "slope") and len(notices) == 1
+    state, _ = decode_state({"models": "none"})
+    assert state.models == ()
+
+
+def test_streamlit_own_parameters_are_not_reported():
+    state, notices = decode_state({"embed": "true", "embed_options": "light_theme"})
+    assert notices == [] and state == DEFAULT
+
+
+def test_notices_quote_user_input_safely():
+    assert shown("a\x00b\nc" + "z" * 100).startswith("a?b?c")
+    assert len(shown("z" * 100)) == 40
+    _, notices = decode_state({"tab": "<b>\u202ebad</b>"})
+    assert "\u202e" not in notices[0]
+
+
+def test_decoded_sim_settings_make_the_same_data_as_the_cli():
+    state, _ = decode_state({"src": "sim", "n": "4", "m": "3", "seed": "5"})
+    a = lmmviz.simulate(state.sim)
+    b = lmmviz.simulate(SimulationSettings(n_subjects=4, n_obs=3, seed=5))
+    assert a.equals(b) and len(a) == 12
