@@ -333,19 +333,18 @@ def _decode(params: Mapping, notices: list[str]) -> State:
         value = get[key]
         notices.append(f"Ignored {key}=“{shown(value)}” in the link: {why}; using {default}.")
 
+    def choice(key: str, allowed, why: str, default: str) -> None:
+        value = get[key]
+        if value is None:
+            return
+        if value in allowed:
+            s[key] = value
+        else:
+            bad(key, why, default)
+
     # data source
-    src = get["src"]
-    if src is not None:
-        if src in SOURCES:
-            s["src"] = src
-        else:
-            bad("src", f"the data source must be one of {', '.join(SOURCES)}", "the seed example")
-    preset = get["preset"]
-    if preset is not None:
-        if preset in PRESETS:
-            s["preset"] = preset
-        else:
-            bad("preset", f"the preset must be one of {', '.join(PRESETS)}", "classic")
+    choice("src", SOURCES, f"the data source must be one of {', '.join(SOURCES)}", "the seed example")
+    choice("preset", PRESETS, f"the preset must be one of {', '.join(PRESETS)}", "classic")
     sim_values = {}
     for key, (name, kind, lo, hi) in SIM_PARAMS.items():
         text = get[key]
@@ -411,12 +410,7 @@ def _decode(params: Mapping, notices: list[str]) -> State:
             s["ml"] = False
         else:
             bad("ml", "ml must be 1 (maximum likelihood) or 0 (REML)", "REML")
-    opt = get["opt"]
-    if opt is not None:
-        if opt in optimizer_choices():
-            s["opt"] = opt
-        else:
-            bad("opt", "no optimizer has that name", "the robust default")
+    choice("opt", optimizer_choices(), "no optimizer has that name", "the robust default")
     start = get["start"]
     if start is not None:
         parts = [p for p in start.split(",") if p.strip()]
@@ -454,12 +448,7 @@ def _decode(params: Mapping, notices: list[str]) -> State:
             bad("sel", "a subject label must be 1 to 200 printable characters", "no selection")
         else:
             s["sel"] = t
-    tab = get["tab"]
-    if tab is not None:
-        if tab in TABS:
-            s["tab"] = tab
-        else:
-            bad("tab", f"the tab must be one of {', '.join(TABS)}", "the Fit tab")
+    choice("tab", TABS, f"the tab must be one of {', '.join(TABS)}", "the Fit tab")
     tour = get["tour"]
     if tour is not None:
         v = _parse_int(tour)
