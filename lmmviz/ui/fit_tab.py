@@ -1,0 +1,221 @@
+"""The Fit tab: the paradox in one line, the chart beside lme4-style summaries, the slope
+table, model comparison, diagnostics in words, downloads."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from lmmviz.charts import MODEL_LABELS, signed
+from lmmviz.report import anova_text, summary_text
+
+from . import compute
+from .downloads import render_downloads
+from .tables import (
+    anova_table, comparison_table, corr_fixef_table, crit_name, fixef_table, local_optimum, lrt_models, md,
+    merged_diagnostics, paradox_line, residual_quantiles, slope_table, varcorr_table,
+)
+
+SUMMARY_VIEWS = ("lme4 text", "Tables")
+
+
+def _on_pick() -> None:
+    event = st.session_state.get("chart")
+    picked = None
+    try:
+        sel = event["selection"]["pick"] if event is not None else None
+        if sel:
+            picked = sel[0].get("subject")
+    except (KeyError, TypeError, IndexError, AttributeError):
+        picked = None
+    st.session_state["sel"] = str(picked) if picked is not None else ""
+
+
+def render_fit_tab(page) -> None:
+    state, data = page.state, page.data
+    st.info(paradox_line(page.pooled, page.per_group, page.fits, data.x, data.y, page.unit),
+            icon=":material/call_split:")
+    left, right = st.columns([1.2, 1], gap="medium")
+    with left:
+        _metrics(page)
+        spec = page.chart_spec(selected=state.sel)
+        st.vega_lite_chart(spec=spec, key="chart", on_select=_on_pick, selection_mode=["pick"], width="stretch", theme=None,
+                           alt=f"Scatter plot of {data.y} against {data.x} by {data.group}, with fitted lines")
+        frames = page.frames(state.sel)
+        hint = (f"Colours are {page.unit}s; click a point or a legend entry to highlight one, double-click to "
+                "clear; drag to pan, scroll to zoom.")
+        if frames.sampled:
+            hint += (f" Drawn: {len(frames.subjects):,} of {frames.n_subjects:,} {page.unit}s and "
+                     f"{len(frames.points):,} of {frames.n_points:,} points (all are fitted).")
+        st.caption(md(hint))
+    with right:
+        with st.container(key="summaries"):
+            _summaries(page)
+    st.markdown(f"#### Slope of {md(data.x)} in every model")
+    st.caption("Read the paradox off one column: the pooled slope mixes the between-"
+               f"{page.unit} trend with the within-{page.unit} one; the mixed models estimate the latter.")
+    table = slope_table(page.pooled, page.per_group, page.fits, state.models, state.reml, page.unit)
+    st.dataframe(table, hide_index=True, width="stretch", key="slope_table", column_config={
+        "slope": st.column_config.NumberColumn("slope", format="%+.4f"),
+        "SE": st.column_config.NumberColumn("SE", format="%.4f"),
+        crit_name(state.reml): st.column_config.NumberColumn(crit_name(state.reml), format="%.2f"),
+    })
+    _comparison(page)
+    _diagnostics(page)
+    render_downloads(page)
+
+
+def _metrics(page) -> None:
+    """The slopes in big numbers: pooled, within subjects, each mixed model (with its criterion)."""
+    items = []
+    if page.pooled is not None:
+        items.append(("Pooled OLS", signed(page.pooled.slope), f"ignores {page.unit}s"))
+    if page.per_group is not None:
+        s = page.per_group["slope"].to_numpy(float)
+        s = s[np.isfinite(s)]
+        if len(s):
+            items.append(("Own OLS, mean", signed(float(np.mean(s))), f"{len(s)} {page.unit}s' slopes"))
+    for model, ft in page.fits.items():
+        crit = f"{'REML' if ft.reml else '−2 logLik'} {ft.criterion:.1f}"
+        if model == "within_between":
+            items.append(("Within", signed(ft.beta[1]), f"within-between · {crit}"))
+            items.append(("Between", signed(ft.beta[2]), f"within-between · {crit}"))
+        else:
+            items.append((SHORT_LABELS[model], signed(ft.slope), crit))
+    for model in page.errors:
+        items.append((SHORT_LABELS[model], "—", "not fitted"))
+    per_row = 4
+    for start in range(0, len(items), per_row):
+        row = items[start:start + per_row]
+        cols = st.columns(per_row)
+        for col, (label, value, caption) in zip(cols, row):
+            with col:
+                st.metric(label, value)
+                st.caption(caption)
+
+
+SHORT_LABELS = {"intercept": "Random intercept", "slope": "Random slope", "uncorrelated": "Uncorrelated",
+                "within_between": "Within-between"}
+
+
+def _summaries(page) -> None:
+    if not page.fits and not page.errors:
+        st.caption("Tick a mixed model in the sidebar to see its lme4-style summary here.")
+        return
+    if "sumview" not in st.session_state:
+        st.session_state["sumview"] = SUMMARY_VIEWS[0]
+    st.segmented_control("Summaries as", SUMMARY_VIEWS, key="sumview", label_visibility="collapsed")
+    view = st.session_state.get("sumview") or SUMMARY_VIEWS[0]
+    for model in page.state.mixed_models:
+        with st.container(border=True):
+            if model in page.errors:
+                st.markdown(f"**{MODEL_LABELS[model]}**")
+                st.warning(md(page.errors[model]), icon=":material/block:")
+                continue
+            ft = page.fits[model]
+            flags = []
+            ref = page.references.get(model)
+            if local_optimum(ft, ref) is not None:
+                flags.append(":red[local optimum]")
+            if ft.singular:
+                flags.append(":orange[singular]")
+            st.markdown(f"**{MODEL_LABELS[model]}** · {crit_name(ft.reml)} **{ft.criterion:.1f}** · "
+                        f"{md(page.state.opt if page.state.opt != 'robust' else 'robust default')}"
+                        + (" · " + " ".join(flags) if flags else ""))
+            if view == SUMMARY_VIEWS[0]:
+                st.code(summary_text(ft, page.loaded.name), language=None)
+            else:
+                _blocks(ft)
+
+
+def _blocks(ft) -> None:
+    num = {"format": "%.4g"}
+    if ft.reml:
+        st.caption(f"REML criterion at convergence: {ft.criterion:.1f}")
+    else:
+        st.caption(f"AIC {ft.aic:.1f} · BIC {ft.bic:.1f} · logLik {ft.loglik:.1f} · deviance "
+                   f"{-2 * ft.loglik:.1f} · df.resid {ft.n_obs - ft.npar}")
+    st.caption("Scaled residuals")
+    st.dataframe(residual_quantiles(ft), hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(c, **num) for c in ("Min", "1Q", "Median", "3Q", "Max")})
+    st.caption(f"Random effects (number of obs: {ft.n_obs}, groups: {ft.n_groups})")
+    vc = varcorr_table(ft)
+    st.dataframe(vc, hide_index=True, width="stretch", column_config={
+        "Variance": st.column_config.NumberColumn("Variance", **num),
+        "Std.Dev.": st.column_config.NumberColumn("Std.Dev.", **num),
+        "Corr": st.column_config.NumberColumn("Corr", format="%.2f"),
+    })
+    st.caption("Fixed effects")
+    st.dataframe(fixef_table(ft), hide_index=True, width="stretch", column_config={
+        "Estimate": st.column_config.NumberColumn("Estimate", **num),
+        "Std. Error": st.column_config.NumberColumn("Std. Error", **num),
+        "t value": st.column_config.NumberColumn("t value", format="%.3f"),
+    })
+    if len(ft.beta) > 1:
+        st.caption("Correlation of fixed effects")
+        st.dataframe(corr_fixef_table(ft), width="stretch",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in ft.fixef_names})
+
+
+def _comparison(page) -> None:
+    if not page.fits:
+        return
+    st.markdown("#### Model comparison")
+    table = comparison_table(page.fits)
+    cfg = {c: st.column_config.NumberColumn(c, format="%.2f")
+           for c in table.columns if c not in ("model", "npar", "singular")}
+    st.dataframe(table, hide_index=True, width="stretch", column_config=cfg)
+    nested = lrt_models(tuple(page.fits))
+    if len(nested) >= 2:
+        result, err = compute.anova(page.loaded, nested)
+        if result is None:
+            st.warning(md(f"Likelihood-ratio test not available: {err}"))
+            return
+        st.caption("Likelihood-ratio test of the nested random-effects models, each refitted by maximum "
+                   "likelihood with the robust default (as lme4's anova() refits).")
+        t = anova_table(result)
+        st.dataframe(t, hide_index=True, width="stretch", column_config={
+            c: st.column_config.NumberColumn(c, format="%.4g" if c == "Pr(>Chisq)" else "%.2f")
+            for c in ("AIC", "BIC", "logLik", "deviance", "Chisq", "Pr(>Chisq)")})
+        last = result.rows[-1]
+        if math.isfinite(last.p):
+            verdict = "prefers" if last.p < 0.05 else "does not clearly prefer"
+            st.caption(md(f"χ² = {last.chisq:.2f} on {last.df} df, p = {last.p:.3g}: the test {verdict} the "
+                          f"richer model ({MODEL_LABELS[last.model].lower()}). With few {page.unit}s, treat "
+                          "the p-value with caution (variances sit near the boundary)."))
+        with st.expander("anova() text"):
+            st.code(anova_text(result), language=None)
+    else:
+        st.caption("Tick two of random intercept, uncorrelated and random slope for a likelihood-ratio test.")
+
+
+def _diagnostics(page) -> None:
+    per_model = {}
+    for model, ft in page.fits.items():
+        diags = list(ft.diagnostics)
+        lo = local_optimum(ft, page.references.get(model))
+        if lo is not None:
+            diags.insert(0, lo)
+        per_model[model] = diags
+    if not per_model and not page.errors:
+        return
+    st.markdown("#### Diagnostics")
+    infos = []
+    for models, d in merged_diagnostics(per_model):
+        text = f"**{md(d.title)}** ({md(models)}). {md(d.message)}"
+        if d.advice:
+            text += f"  \n*What to do:* {md(d.advice)}"
+        if d.severity == "problem":
+            st.error(text, icon=":material/error:")
+        elif d.severity == "warning":
+            st.warning(text, icon=":material/warning:")
+        else:
+            infos.append(f"{md(models)}: {md(d.message)}")
+    for model, msg in page.errors.items():
+        st.warning(f"**{md(MODEL_LABELS[model])} not fitted.** {md(msg)}", icon=":material/block:")
+    if not any(d.severity in ("problem", "warning") for ds in per_model.values() for d in ds) and per_model:
+        st.success("No warnings: each fit is a proper, non-singular optimum.", icon=":material/check_circle:")
+    for line in infos:
+        st.caption(line)

@@ -1,0 +1,223 @@
+"""Pure helpers behind the app's tables and sentences (no Streamlit here).
+
+Numbers become small DataFrames and one-line statements; user strings (column
+names, group labels) are escaped before they go into Markdown.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..charts import MODEL_LABELS, signed
+from ..results import Diagnostic
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'^%@])")
+
+
+def md(text) -> str:
+    """Escape a user string for Markdown: every ASCII punctuation gets a backslash,
+    so nothing in it can become a link, an image, HTML, LaTeX or a colour directive."""
+    s = re.sub(r"[\x00-\x1f\x7f]", " ", str(text))
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def fmt(v, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return f"{v:.{digits}g}" if abs(v) >= 1e5 or (v != 0 and abs(v) < 1e-3) else f"{v:.{min(digits, 2)}f}"
+
+
+def crit_name(reml: bool) -> str:
+    return "REML criterion" if reml else "−2 log-likelihood"
+
+
+# --------------------------------------------------------------------------- the paradox in one line
+
+
+def within_summary(slopes: np.ndarray, list_up_to: int = 6) -> str:
+    s = np.asarray(slopes, float)
+    s = s[np.isfinite(s)]
+    if not len(s):
+        return "n/a"
+    if len(s) <= list_up_to:
+        return ", ".join(signed(v) for v in s)
+    neg = int((s < 0).sum())
+    return (f"median {signed(float(np.median(s)))} (from {signed(float(s.min()))} to {signed(float(s.max()))}; "
+            f"{neg} of {len(s)} negative)")
+
+
+def paradox_line(pooled, per_group: pd.DataFrame | None, fits: Mapping[str, object], x: str, y: str,
+                 unit: str = "subject") -> str:
+    """One Markdown line: the pooled slope, the within-subject slopes and each mixed
+    model's fixed slope, and whether the signs disagree (Simpson's paradox)."""
+    parts = []
+    pooled_slope = pooled.slope if pooled is not None else math.nan
+    own = per_group["slope"].to_numpy(float) if per_group is not None else np.array([])
+    own = own[np.isfinite(own)]
+    parts.append(f"pooled OLS slope **{signed(pooled_slope)}**")
+    if len(own):
+        parts.append(f"within-{unit} OLS slopes **{within_summary(own)}**")
+    for model, ft in fits.items():
+        if model == "within_between":
+            parts.append(f"within-between **{signed(ft.beta[1])}** within, **{signed(ft.beta[2])}** between")
+        else:
+            parts.append(f"{MODEL_LABELS[model].lower()} **{signed(ft.slope)}**")
+    numbers = " · ".join(parts)
+    X, Y = md(x), md(y)
+    if len(own) and math.isfinite(pooled_slope):
+        share_neg = float((own < 0).mean())
+        within_sign = -1 if share_neg > 0.5 else 1 if share_neg < 0.5 else 0
+        pooled_sign = int(np.sign(pooled_slope))
+        if within_sign and pooled_sign and within_sign != pooled_sign:
+            trend = "rises" if pooled_sign > 0 else "falls"
+            inside = "falls" if pooled_sign > 0 else "rises"
+            lead = (f"**Simpson's paradox:** across all {unit}s {Y} {trend} with {X}, "
+                    f"but within each {unit} it {inside}.")
+            return f"{lead} {numbers}."
+        return f"**No paradox here:** pooled and within-{unit} slopes of {X} agree in sign. {numbers}."
+    return f"{numbers}."
+
+
+# --------------------------------------------------------------------------- slope table
+
+
+def slope_table(pooled, per_group: pd.DataFrame | None, fits: Mapping[str, object], models, reml: bool,
+                unit: str = "subject") -> pd.DataFrame:
+    """The x slope in every fitted model, so that the paradox reads off one table."""
+    rows = []
+    if pooled is not None and "pooled" in models:
+        rows.append({"model": "Pooled OLS", "slope": pooled.slope, "SE": pooled.se_slope,
+                     "what it estimates": f"ignores {unit}s: mixes within and between",
+                     "criterion": math.nan})
+    if per_group is not None and "per_group" in models:
+        s = per_group["slope"].to_numpy(float)
+        ok = s[np.isfinite(s)]
+        if len(ok):
+            se = float(np.std(ok, ddof=1) / math.sqrt(len(ok))) if len(ok) > 1 else math.nan
+            rows.append({"model": f"Per-{unit} OLS (mean of {len(ok)})", "slope": float(ok.mean()), "SE": se,
+                         "what it estimates": f"within each {unit}, no pooling", "criterion": math.nan})
+    for model, ft in fits.items():
+        if model == "within_between":
+            rows.append({"model": "Within-between: within", "slope": float(ft.beta[1]), "SE": float(ft.se[1]),
+                         "what it estimates": f"within {unit}s", "criterion": ft.criterion})
+            rows.append({"model": "Within-between: between", "slope": float(ft.beta[2]), "SE": float(ft.se[2]),
+                         "what it estimates": f"between {unit}s' means", "criterion": ft.criterion})
+        else:
+            what = {"intercept": f"within {unit}s (one shared slope)",
+                    "slope": f"average within-{unit} slope",
+                    "uncorrelated": f"average within-{unit} slope"}[model]
+            rows.append({"model": MODEL_LABELS[model], "slope": ft.slope, "SE": float(ft.se[1]),
+                         "what it estimates": what, "criterion": ft.criterion})
+    out = pd.DataFrame(rows, columns=["model", "slope", "SE", "what it estimates", "criterion"])
+    return out.rename(columns={"criterion": crit_name(reml)})
+
+
+def comparison_table(fits: Mapping[str, object]) -> pd.DataFrame:
+    """AIC, BIC and logLik of the fitted mixed models (as fitted: REML or ML)."""
+    rows = []
+    for model, ft in fits.items():
+        rows.append({"model": MODEL_LABELS[model], "npar": ft.npar, ft.criterion_name: ft.criterion,
+                     "logLik": ft.loglik, "AIC": ft.aic, "BIC": ft.bic,
+                     "singular": "yes" if ft.singular else "no"})
+    return pd.DataFrame(rows)
+
+
+def lrt_models(models) -> tuple[str, ...]:
+    """The nested random-effects models to test against each other (by ML)."""
+    return tuple(m for m in ("intercept", "uncorrelated", "slope") if m in models)
+
+
+def anova_table(result) -> pd.DataFrame:
+    t = result.table()
+    t = t.assign(model=t["model"].map(lambda m: MODEL_LABELS.get(m, m)))
+    return t[["model", "npar", "aic", "bic", "loglik", "deviance", "chisq", "df", "p"]].rename(columns={
+        "aic": "AIC", "bic": "BIC", "loglik": "logLik", "deviance": "deviance", "chisq": "Chisq", "df": "Df",
+        "p": "Pr(>Chisq)"})
+
+
+# --------------------------------------------------------------------------- lme4-style blocks
+
+
+def residual_quantiles(ft) -> pd.DataFrame:
+    q = np.quantile(np.asarray(ft.residuals) / ft.sigma, [0, 0.25, 0.5, 0.75, 1.0])
+    return pd.DataFrame([q], columns=["Min", "1Q", "Median", "3Q", "Max"])
+
+
+def varcorr_table(ft) -> pd.DataFrame:
+    rows = [r for r in ft.varcorr if r.var2 is None]
+    corr = next((r.sdcor for r in ft.varcorr if r.var2 is not None), None)
+    out = []
+    for i, r in enumerate(rows):
+        out.append({"Groups": r.grp, "Name": r.var1 or "", "Variance": r.vcov, "Std.Dev.": r.sdcor,
+                    "Corr": (corr if i == 1 and corr is not None else None)})
+    t = pd.DataFrame(out)
+    if corr is None:
+        t = t.drop(columns="Corr")
+    return t
+
+
+def fixef_table(ft) -> pd.DataFrame:
+    return pd.DataFrame({"": list(ft.fixef_names), "Estimate": np.asarray(ft.beta, float),
+                         "Std. Error": np.asarray(ft.se, float), "t value": np.asarray(ft.tvalue, float)})
+
+
+def corr_fixef_table(ft) -> pd.DataFrame:
+    c = ft.corr_fixef
+    names = list(ft.fixef_names)
+    t = pd.DataFrame(c, index=names, columns=names)
+    mask = np.tril(np.ones_like(c, bool), -1)
+    return t.where(mask).iloc[1:, :-1]
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+SAME_OPTIMUM = 1e-3
+
+
+def local_optimum(ft, reference) -> Diagnostic | None:
+    """A diagnostic when a better optimum than ``ft``'s is known (from ``reference``,
+    a fit of the same model and data by another optimizer)."""
+    if reference is None or ft is None:
+        return None
+    gap = ft.criterion - reference.criterion
+    if not gap > SAME_OPTIMUM * max(1.0, abs(reference.criterion)):
+        return None
+    name = "REML criterion" if ft.reml else "−2 log-likelihood"
+    other = "lmmviz's robust default" if reference.optimizer == "robust" else reference.optimizer
+    return Diagnostic(
+        "local_optimum", "problem", "Local optimum",
+        f"Another optimizer ({other}) found a {name} {gap:.2f} lower ({reference.criterion:.2f} against "
+        f"{ft.criterion:.2f}): this fit is a local optimum. There the slope is {signed(reference.slope)}, "
+        f"here {signed(ft.slope)}.",
+        "Report the lower criterion: use the robust default, or compare optimizers (tab “Compare "
+        "optimizers”) to see which ones stop here.",
+    )
+
+
+def merged_diagnostics(per_model: Mapping[str, list]) -> list[tuple[str, object]]:
+    """(models text, Diagnostic) with identical findings of several models merged;
+    problems first, then warnings, then information."""
+    seen: dict[tuple, list[str]] = {}
+    order: list[tuple] = []
+    items: dict[tuple, object] = {}
+    for model, diags in per_model.items():
+        for d in diags:
+            key = (d.code, d.message)
+            if key not in seen:
+                seen[key] = []
+                order.append(key)
+                items[key] = d
+            seen[key].append(MODEL_LABELS.get(model, model))
+    rank = {"problem": 0, "warning": 1, "info": 2}
+    order.sort(key=lambda k: rank.get(items[k].severity, 3))
+    return [(", ".join(seen[k]), items[k]) for k in order]
+
+
+__all__ = ["md", "fmt", "paradox_line", "slope_table", "comparison_table", "anova_table", "lrt_models",
+           "residual_quantiles", "varcorr_table", "fixef_table", "corr_fixef_table", "local_optimum",
+           "merged_diagnostics", "within_summary", "crit_name"]
