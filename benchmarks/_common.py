@@ -25,13 +25,15 @@ PY = sys.executable
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def child_env(native_blas: bool = True) -> dict:
+def child_env(native_blas: bool = True, lmmviz_root: Path | None = None) -> dict:
+    """The children's environment: this checkout's lmmviz (or the one in ``lmmviz_root``)
+    first on the path, and by default without the OpenBLAS overrides (see README)."""
     env = dict(os.environ)
     if native_blas:
         for v in BLAS_VARS:
             env.pop(v, None)
-    # Make sure the children import this checkout's lmmviz.
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    root = str(lmmviz_root or ROOT)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
@@ -115,7 +117,7 @@ def simulate(groups: int, n_obs: int, out_dir: Path, seed: int = 1, env: dict | 
     tmp = path.with_suffix(".tmp")
     cmd = [PY, "-m", "lmmviz", "simulate", "--n-subjects", str(groups), "--n-obs", str(n_obs),
            "--dose-spacing", f"{spacing:g}", "--seed", str(seed), "--out", str(tmp)]
-    subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, env=env, cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tmp.replace(path)
     return path
 
@@ -166,7 +168,7 @@ def _blas(env: dict) -> str:
             "except ImportError:\n"
             "    info = 'threadpoolctl not installed'\n"
             "print(json.dumps(info))\n")
-    r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env)
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=env, cwd="/")
     return r.stdout.strip() or r.stderr.strip()[-200:]
 
 
@@ -175,8 +177,9 @@ def machine_info(env: dict, with_r: bool) -> dict:
         [PY, "-c", "import json, numpy, pandas, scipy, statsmodels, nlopt, lmmviz;"
                    "print(json.dumps({'numpy': numpy.__version__, 'pandas': pandas.__version__,"
                    "'scipy': scipy.__version__, 'statsmodels': statsmodels.__version__,"
-                   "'nlopt': nlopt.__version__, 'lmmviz': lmmviz.__version__}))"],
-        capture_output=True, text=True, env=env)
+                   "'nlopt': nlopt.__version__, 'lmmviz': lmmviz.__version__,"
+                   "'lmmviz_file': lmmviz.__file__}))"],
+        capture_output=True, text=True, env=env, cwd="/")
     info = {
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
@@ -196,6 +199,23 @@ def machine_info(env: dict, with_r: bool) -> dict:
         if len(parts) == 4:
             info.update({"R": parts[0], "lme4": parts[1], "R_blas": parts[2], "R_lapack": parts[3]})
     return info
+
+
+def lmmviz_revision() -> dict:
+    """The engine version measured: git commit and whether lmmviz/ had local changes."""
+    def git(*a):
+        r = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+    return {"commit": git("rev-parse", "HEAD"), "lmmviz_dirty": bool(git("status", "--porcelain", "lmmviz"))}
+
+
+def wait_idle(max_wait: float, threshold: float = 0.5) -> float:
+    """Wait (at most max_wait s) until the 1-minute load average is below threshold;
+    other processes on a 2-core machine distort every timing. Returns the load then."""
+    t0 = time.time()
+    while os.getloadavg()[0] >= threshold and time.time() - t0 < max_wait:
+        time.sleep(5)
+    return os.getloadavg()[0]
 
 
 def fmt_bytes(n: float | None) -> str:

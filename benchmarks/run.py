@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from ._common import (
-    HERE, LME4_WORKER, PY, ROOT, WORKER, child_env, fmt_bytes, fmt_s, have_lme4, machine_info, measure,
-    simulate, simulate_command,
+    HERE, LME4_WORKER, PY, ROOT, WORKER, child_env, fmt_bytes, fmt_s, have_lme4, lmmviz_revision, machine_info,
+    measure, simulate, simulate_command, wait_idle,
 )
 
 # (target rows, groups, observations per group). simulate allows at most 10,000
@@ -66,7 +68,7 @@ def run_system(system: str, csv: Path, model: str, repeats: int, timeout: float,
         cmd = [PY, str(WORKER), system, str(csv), "--model", model]
     runs = []
     for i in range(repeats):
-        m = measure(cmd, timeout=timeout, env=env, cwd=ROOT)
+        m = measure(cmd, timeout=timeout, env=env, cwd="/")
         payload = m.json() or {}
         if m.timed_out:
             payload = {"status": "timeout", "error": f"killed after {timeout:.0f} s"}
@@ -137,9 +139,9 @@ def headline(csv: Path, rows: int, grid_records: list[dict], repeats: int, timeo
     pandas_cmd = [PY, str(WORKER), "pandas_read", str(csv)]
     cli_runs, pandas_runs, base_runs = [], [], []
     for _ in range(repeats):  # interleaved, so that drift hits all three alike
-        cli_runs.append(measure(cli, timeout=timeout, env=env, cwd=ROOT))
-        pandas_runs.append(measure(pandas_cmd, timeout=timeout, env=env, cwd=ROOT))
-        base_runs.append(measure(cli_seed, timeout=timeout, env=env, cwd=ROOT))
+        cli_runs.append(measure(cli, timeout=timeout, env=env, cwd="/"))
+        pandas_runs.append(measure(pandas_cmd, timeout=timeout, env=env, cwd="/"))
+        base_runs.append(measure(cli_seed, timeout=timeout, env=env, cwd="/"))
     cli_json = cli_runs[-1].json() or {}
     pandas_json = pandas_runs[-1].json() or {}
     by = {r["system"]: r for r in grid_records}
@@ -330,7 +332,12 @@ def main(argv=None) -> int:
     p.add_argument("--keep-blas-env", action="store_true",
                    help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE in the children (default: unset them)")
     p.add_argument("--out", type=Path, default=HERE / "out", help="data and scratch results")
+    p.add_argument("--lmmviz-root", type=Path, default=None,
+                   help="folder holding the lmmviz package to measure (default: this checkout)")
+    p.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                   help="first wait up to SECONDS for the 1-minute load average to fall below 0.5")
     args = p.parse_args(argv)
+    args.out = args.out.resolve()
     if args.quick:
         args.max_rows = args.max_rows or 10_000
         args.repeats = 1
@@ -338,10 +345,15 @@ def main(argv=None) -> int:
     publish = not args.quick and args.max_rows is None
     dest = HERE if publish else args.out
     args.out.mkdir(parents=True, exist_ok=True)
-    env = child_env(native_blas=not args.keep_blas_env)
+    env = child_env(native_blas=not args.keep_blas_env, lmmviz_root=args.lmmviz_root)
     lme4_ok = not args.no_lme4 and have_lme4()
     t_start = time.perf_counter()
+    if args.wait_idle:
+        print(f"load average {os.getloadavg()[0]:.2f}; waiting up to {args.wait_idle:.0f} s for < 0.5", flush=True)
+        wait_idle(args.wait_idle)
     machine = machine_info(env, with_r=lme4_ok)
+    machine["lmmviz_revision"] = lmmviz_revision()
+    machine["loadavg_at_start"] = os.getloadavg()
     print("machine:", json.dumps(machine), flush=True)
 
     grid = [c for c in GRID + (GRID_10M if args.with_10m else []) if c[0] <= max_rows]
@@ -370,6 +382,7 @@ def main(argv=None) -> int:
             if (rows, groups, n_obs, model) == HEADLINE and not args.quick:
                 head = headline(csv, groups * n_obs, recs, max(args.repeats, 5), args.timeout, env)
     elapsed = time.perf_counter() - t_start
+    machine["loadavg_at_end"] = os.getloadavg()
 
     tables = ["## Speed and memory grid (REML)", "", speed_table(results), ""]
     if head:
@@ -389,9 +402,10 @@ def main(argv=None) -> int:
         print(f"plot not written: {type(err).__name__}: {err}", file=sys.stderr)
     print(f"wrote {dest / 'results.json'} and {dest / 'scaling.png'}")
     if not args.no_correctness:
-        from . import correctness
-
-        correctness.main(["--out", str(dest)] + (["--no-statsmodels"] if args.no_statsmodels else []))
+        # in a child, so that it fits with the same lmmviz as the speed grid
+        cenv = dict(env, PYTHONPATH=env["PYTHONPATH"] + os.pathsep + str(ROOT))
+        subprocess.run([PY, "-m", "benchmarks.correctness", "--out", str(dest)]
+                       + (["--no-statsmodels"] if args.no_statsmodels else []), env=cenv, cwd="/", check=False)
     print(f"total {time.perf_counter() - t_start:.0f} s")
     return 0
 
