@@ -234,17 +234,22 @@ def _label_points(lines: pd.DataFrame, x_domain, y_domain) -> pd.DataFrame:
             continue
         rows.append({"model": model, "label": label, "x": xr, "y": y, "side": "below" if b < 0 else "above",
                      "text": g["text"].iloc[0]})
-    # Labels that would overprint each other are moved apart, away from their lines.
+    # Labels that would overprint each other are moved apart (away from their line first),
+    # staying inside the plot.
     span_y, span_x = (y1 - y0) or 1.0, (x1 - x0) or 1.0
+    gap = 0.055 * span_y
     placed: list[dict] = []
     for r in sorted(rows, key=lambda r: r["y"], reverse=True):
-        step = -1.0 if r["side"] == "below" else 1.0
-        for _ in range(len(rows)):
-            clash = any(abs(r["y"] - p["y"]) < 0.055 * span_y and abs(r["x"] - p["x"]) < 0.3 * span_x
-                        for p in placed)
-            if not clash:
+        away = -1.0 if r["side"] == "below" else 1.0
+        base = r["y"]
+        for k in range(2 * len(rows) + 1):
+            shift = (k + 1) // 2 * gap * (away if k % 2 else -away)
+            y = base + shift
+            inside = y0 + 0.02 * span_y <= y <= y1 - 0.02 * span_y or k == 0
+            free = all(abs(y - p["y"]) >= gap or abs(r["x"] - p["x"]) >= 0.3 * span_x for p in placed)
+            if inside and free:
+                r["y"] = y
                 break
-            r["y"] += step * 0.055 * span_y
         placed.append(r)
     return pd.DataFrame(rows, columns=["model", "label", "x", "y", "side", "text"])
 
@@ -394,10 +399,17 @@ def fit_chart(
             for name, side, dy in (("labels", "above", -13), ("labels_below", "below", 13)):
                 sub = labels[labels["side"] == side]
                 if len(sub):
+                    text = dict(align="right", dx=-2, dy=dy, baseline="middle", fontSize=12, fontWeight="bold")
+                    values = _inline(sub)
+                    # a white halo under each label keeps it legible where it crosses a line
                     charts.append(
-                        alt.Chart(_inline(sub), name=name)
-                        .mark_text(align="right", dx=-2, dy=dy, baseline="middle", fontSize=12,
-                                   fontWeight="bold")
+                        alt.Chart(values, name=f"{name}_halo")
+                        .mark_text(**text, color="white", stroke="white", strokeWidth=4, strokeJoin="round")
+                        .encode(x=x_enc, y=y_enc, text="text:N")
+                    )
+                    charts.append(
+                        alt.Chart(values, name=name)
+                        .mark_text(**text)
                         .encode(x=x_enc, y=y_enc, text="text:N",
                                 color=alt.Color("label:N", scale=pop_scale, legend=None))
                     )

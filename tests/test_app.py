@@ -102,8 +102,8 @@ def test_first_screen_shows_two_lme4_summaries_beside_the_chart(first):
     assert "REML criterion at convergence: 68.1" in b
     assert "dosage        -8.215      1.400  -5.866" in b
     spec = chart_spec(first)
-    assert layer_names(spec) == ["points", "per_group", "subject_lines", "pooled", "population", "labels",
-                                 "labels_below"]
+    assert layer_names(spec) == ["points", "per_group", "subject_lines", "pooled", "population", "labels_halo",
+                                 "labels", "labels_below_halo", "labels_below"]
     assert first.session_state["tab"] == "Fit"
     assert dict(first.query_params) == {}  # the default page has a clean URL
 
@@ -359,6 +359,11 @@ def test_a_local_optimum_optimizer_is_flagged():
     assert "Correlation of ±1" in "\n".join(w.value for w in at.warning)
     # the random intercept is fine with Py-BOBYQA
     assert metrics(at)["Random intercept"] == "\u22128.16"
+    assert "REML 101.3 · local optimum" in [c.value for c in at.caption]
+    at.button(key="use_robust").click()
+    run(at)
+    assert at.selectbox(key="opt").value == "robust" and "opt" not in at.query_params
+    assert metrics(at)["Random slope"] == "\u22128.21" and not at.error
 
 
 @pytest.mark.parametrize("optimizer", ["scipy_nelder_mead", "nlopt_neldermead"])
@@ -393,7 +398,7 @@ def test_layers_and_highlight():
     at.button_group(key="layers").set_value(["points", "pooled"])
     run(at)
     assert at.query_params["layers"] == "points,pooled"
-    assert layer_names(chart_spec(at)) == ["points", "pooled", "labels"]
+    assert layer_names(chart_spec(at)) == ["points", "pooled", "labels_halo", "labels"]
     at.selectbox(key="sel").set_value("2")
     run(at)
     assert at.query_params["sel"] == "2"

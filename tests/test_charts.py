@@ -57,8 +57,8 @@ def test_fitted_values_in_the_tooltips_match_the_fit(seed_parts, seed_frames):
 
 
 def test_every_layer_is_named_and_drawn(seed_spec):
-    assert layer_names(seed_spec) == ["points", "per_group", "subject_lines", "pooled", "population", "labels",
-                                      "labels_below"]
+    assert layer_names(seed_spec) == ["points", "per_group", "subject_lines", "pooled", "population",
+                                      "labels_halo", "labels", "labels_below_halo", "labels_below"]
     assert seed_spec["height"] == 400 and seed_spec["width"] == "container"
     assert seed_spec["resolve"] == {"scale": {"color": "independent", "strokeDash": "independent"}}
 
@@ -124,8 +124,8 @@ def test_pooled_and_population_lines_have_their_own_colours_and_legend(seed_spec
 
 @pytest.mark.parametrize("layers,expected", [
     (("points",), ["points"]),
-    (("points", "pooled"), ["points", "pooled", "labels"]),
-    (("population",), ["points", "population", "labels_below"]),
+    (("points", "pooled"), ["points", "pooled", "labels_halo", "labels"]),
+    (("population",), ["points", "population", "labels_below_halo", "labels_below"]),
     (("subject_lines", "per_group"), ["points", "per_group", "subject_lines"]),
     ((), ["points"]),
 ])

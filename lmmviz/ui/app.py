@@ -17,7 +17,8 @@ TIMING_KEY = "lmmviz_timing"
 
 def main() -> None:
     t0 = time.perf_counter()
-    st.set_page_config(page_title="lmmviz · Simpson's paradox in mixed models", page_icon=":material/call_split:",
+    # No page_icon: a Material icon as favicon is fetched from Google, which fails offline.
+    st.set_page_config(page_title="lmmviz · Simpson's paradox in mixed models",
                        layout="wide", initial_sidebar_state="expanded")
     state = page_state.begin_run()
     page, state = build_page(state)

@@ -37,6 +37,7 @@ def render_fit_tab(page) -> None:
     state, data = page.state, page.data
     st.info(paradox_line(page.pooled, page.per_group, page.fits, data.x, data.y, page.unit),
             icon=":material/call_split:")
+    _local_optimum_alert(page)
     left, right = st.columns([1.2, 1], gap="medium")
     with left:
         _metrics(page)
@@ -67,6 +68,21 @@ def render_fit_tab(page) -> None:
     render_downloads(page)
 
 
+def _use_robust() -> None:
+    st.session_state["opt"] = "robust"
+
+
+def _local_optimum_alert(page) -> None:
+    """The trap, where nobody can miss it: a fit that stopped where another optimizer did better."""
+    found = [(m, local_optimum(ft, page.references.get(m))) for m, ft in page.fits.items()]
+    found = [(m, d) for m, d in found if d is not None]
+    if not found:
+        return
+    lines = [f"**{MODEL_LABELS[m]}:** {md(d.message)}" for m, d in found]
+    st.error("  \n".join(lines), icon=":material/report:")
+    st.button("Refit with the robust default", key="use_robust", on_click=_use_robust, icon=":material/build:")
+
+
 def _metrics(page) -> None:
     """The slopes in big numbers: pooled, within subjects, each mixed model (with its criterion)."""
     items = []
@@ -83,7 +99,8 @@ def _metrics(page) -> None:
             items.append(("Within", signed(ft.beta[1]), f"within-between · {crit}"))
             items.append(("Between", signed(ft.beta[2]), f"within-between · {crit}"))
         else:
-            items.append((SHORT_LABELS[model], signed(ft.slope), crit))
+            flag = " · local optimum" if local_optimum(ft, page.references.get(model)) else ""
+            items.append((SHORT_LABELS[model], signed(ft.slope), crit + flag))
     for model in page.errors:
         items.append((SHORT_LABELS[model], "—", "not fitted"))
     per_row = 4
