@@ -1,11 +1,38 @@
-"""The explore tabs: compare optimizers, the REML landscape, random effects, and the
-guided tour. The numbers come from :mod:`lmmviz.landscape` and the engine, the charts
-from :mod:`lmmviz.charts_explore`, the tour's text and states from :mod:`lmmviz.tour`."""
+"""The explore tabs (issue 4): compare optimizers, the REML landscape, random effects,
+and the guided tour. The numbers come from :mod:`lmmviz.landscape` and the engine,
+the charts from :mod:`lmmviz.charts_explore`, the tour's text and states from
+:mod:`lmmviz.tour`.
+
+Two ways in:
+
+* the app's tabs, fed from its :class:`~lmmviz.ui.page.Page`:
+  ``render_compare_tab(page)``, ``render_landscape_tab(page)``,
+  ``render_effects_tab(page)``, ``render_tour_tab(page)`` and ``tour_banner(page)``;
+* stand-alone views on any data: ``render_compare(data, model, reml, settings,
+  current_fit=None)``, ``render_landscape(data, model, reml, settings,
+  comparison=None)``, ``render_effects(fit, data)`` and ``render_tour(step)``.
+
+Both draw with the same functions. Expensive results (comparisons, curves, maps,
+slices, chart specs) are cached with ``st.cache_data``, keyed on a short data key
+(the app's, or a hash of the data computed once per data object) plus plain
+settings, and bounded in entries, size and time. Grids show their progress.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import math
+import weakref
+from dataclasses import astuple
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+import lmmviz
+from lmmviz import charts_explore as charts
+from lmmviz import landscape
+from lmmviz import tour as tour_text
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.share import MIXED_MODELS
 
@@ -13,20 +40,141 @@ from . import compute
 from .state import go_to_state, queue_state, update_state
 from .tables import md
 
-ONE_D = ("intercept", "within_between")
+ONE_D = landscape.ONE_D
 CMP_STARTS = {"lme4": "lme4's start (as lme4's allFit in lme4 1.x)",
               "estimate": "the current estimate (lme4 2.x's allFit default)"}
-MAX_SECONDS_COMPARE = 10.0
+MAX_SECONDS_COMPARE = 10.0  # per optimizer run in a comparison
 MAX_LANDSCAPE_GROUPS = 200_000
+BIG_GROUPS = 2_000  # above this the landscape draws the fit's own runs unless asked for every optimizer
+PATHS = {"all": "every optimizer, from lme4's start", "fit": "this fit's own runs"}
+_CACHE = dict(ttl=compute.TTL, show_spinner=False)
 
 
-def _explore_modules():
-    """(landscape, charts_explore), or None when they are not installed yet."""
+# --------------------------------------------------------------------------- keys and caches
+
+_KEYS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def data_key(data) -> str:
+    """A short hash of the data's values, computed once per data object."""
     try:
-        from lmmviz import charts_explore, landscape
-    except ImportError:  # pragma: no cover - the modules ship with lmmviz
-        return None
-    return landscape, charts_explore
+        return _KEYS[data]
+    except (KeyError, TypeError):
+        pass
+    fr = data.frame[[data.group, data.x, data.y]]
+    h = hashlib.sha256(pd.util.hash_pandas_object(fr, index=False).to_numpy().tobytes())
+    h.update("|".join((data.group, data.x, data.y)).encode())
+    key = h.hexdigest()[:24]
+    try:
+        _KEYS[data] = key
+    except TypeError:
+        pass
+    return key
+
+
+def _settings_tuple(settings, max_seconds: float = MAX_SECONDS_COMPARE) -> tuple:
+    """OptimizerSettings (or a tuple of its fields, or None) as a hashable tuple
+    without the start (a comparison takes its own) and with a per-run time limit."""
+    if settings is None:
+        settings = lmmviz.OptimizerSettings()
+    s = tuple(settings) if isinstance(settings, tuple) else tuple(astuple(settings))
+    return (None,) + s[1:-1] + (min(float(s[-1]), max_seconds),)
+
+
+@st.cache_data(max_entries=16, max_size="400MB", **_CACHE)
+def _compare(key: str, _data, model: str, reml: bool, start: tuple | None, settings: tuple):
+    try:
+        return lmmviz.compare(_data, model, reml=reml, start=start, settings=lmmviz.OptimizerSettings(*settings)), None
+    except (lmmviz.DataError, ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError) as err:
+        return None, " ".join(str(err).split())
+
+
+@st.cache_data(max_entries=16, ttl=compute.TTL, show_spinner=False)
+def _cmp_frame(key, _comparison):
+    return landscape.comparison_frame(_comparison)
+
+
+class _Miss(Exception):
+    """Raised inside a cached function on a probe: the result is not cached yet."""
+
+
+@st.cache_data(max_entries=12, max_size="300MB", **_CACHE)
+def _curve_cache(key, _data, model, reml, _paths, theta_range, n, _result=None, _probe=False):
+    if _probe:
+        raise _Miss  # exceptions are not cached: the next call computes
+    if _result is not None:
+        return _result
+    return landscape.curve_1d(_data, model, reml=reml, theta_range=theta_range, n=n, paths=_paths)
+
+
+@st.cache_data(max_entries=12, max_size="300MB", **_CACHE)
+def _map_cache(key, _data, model, reml, n, x_range, y_range, third, held_theta, _paths, _result=None,
+               _probe=False):
+    if _probe:
+        raise _Miss
+    if _result is not None:
+        return _result
+    return landscape.map_2d(_data, model, reml=reml, nx=n, ny=n, x_range=x_range, y_range=y_range,
+                            third=third, held_theta=held_theta, paths=_paths)
+
+
+def _cached_with_progress(cached, compute_fn, text: str, *args):
+    """``cached(*args)`` from ``st.cache_data``, computing a miss outside the cache so
+    that a progress bar can follow it. (An element updated inside a cached function
+    cannot be replayed, so the cache is probed, then filled with the result.)"""
+    try:
+        return cached(*args, _probe=True)
+    except _Miss:
+        pass
+    bar = st.progress(0.0, text=text)
+    try:
+        result = compute_fn(lambda x: bar.progress(min(max(float(x), 0.0), 1.0), text=text))
+    finally:
+        bar.empty()
+    return cached(*args, _result=result)
+
+
+def _curve(key, data, model, reml, paths, theta_range, n):
+    return _cached_with_progress(
+        _curve_cache,
+        lambda cb: landscape.curve_1d(data, model, reml=reml, theta_range=theta_range, n=n, paths=paths,
+                                      progress=cb),
+        "Computing the criterion curve…", key, data, model, reml, paths, theta_range, n)
+
+
+def _map(key, data, model, reml, n, x_range, y_range, third, held_theta, paths, text="Computing the map…"):
+    return _cached_with_progress(
+        _map_cache,
+        lambda cb: landscape.map_2d(data, model, reml=reml, nx=n, ny=n, x_range=x_range, y_range=y_range,
+                                    third=third, held_theta=held_theta, paths=paths, progress=cb),
+        text, key, data, model, reml, n, x_range, y_range, third, held_theta, paths)
+
+
+@st.cache_data(max_entries=12, **_CACHE)
+def _slice(key, _data, model, reml, theta_a, theta_b, label_a, label_b):
+    return landscape.slice_between(_data, theta_a, theta_b, model=model, reml=reml, label_a=label_a,
+                                   label_b=label_b)
+
+
+@st.cache_data(max_entries=32, max_size="200MB", **_CACHE)
+def _spec_cached(key, _make):
+    import altair as alt
+
+    with alt.data_transformers.disable_max_rows():
+        return _make().to_dict(validate=False)
+
+
+def _spec(key, make) -> dict:
+    """A chart's Vega-Lite spec, built once per key (``to_dict`` of a large map is slow)."""
+    return _spec_cached(key, make)
+
+
+@st.cache_data(max_entries=8, **_CACHE)
+def _checked(number: int) -> list[tuple[str, bool]]:
+    return [(c.says, ok) for c, ok in tour_text.check(tour_text.step(number))]
+
+
+# --------------------------------------------------------------------------- shared pieces
 
 
 def _model_choice(page, key: str, label: str, prefer=("slope", "intercept")) -> str:
@@ -40,13 +188,81 @@ def _model_choice(page, key: str, label: str, prefer=("slope", "intercept")) -> 
     return ss[key]
 
 
+def _start_radio(key: str, has_estimate: bool = True) -> str:
+    options = list(CMP_STARTS) if has_estimate else ["lme4"]
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = "lme4"
+    st.radio("Start from", options, key=key, format_func=CMP_STARTS.get,
+             help="lme4's allFit runs every optimizer from one start: lme4 1.x from its own start, "
+                  "lme4 2.x from the fitted estimate.")
+    mode = st.session_state[key]
+    if mode == "estimate":
+        st.caption(":material/warning: Starting at an optimum can hide a better one: every optimizer is "
+                   "already at a minimum there, so they all agree. Switch to lme4's start to see the split.")
+    return mode
+
+
 # --------------------------------------------------------------------------- compare
 
 
-@st.cache_data(max_entries=16, ttl=compute.TTL, show_spinner=False)
-def _cmp_frame(key, _comparison):
-    landscape, _ = _explore_modules()
-    return landscape.comparison_frame(_comparison)
+def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> None:
+    """Verdict in words, dot plot, table grouped by optimum, traces."""
+    groups = frame[frame["optimum"] > 0].groupby("optimum")
+    parts = []
+    for _, g in groups:
+        best = g.loc[g["criterion"].idxmin()]
+        parts.append(f"**{len(g)}** reached **{best['criterion']:.2f}** (slope {signed(best['slope'])})")
+    failed = int((frame["optimum"] == 0).sum())
+    text = "; ".join(parts) + (f"; {failed} failed" if failed else "") + "."
+    if len(parts) > 1:
+        st.warning(f"The optimizers disagree: {text} The lowest criterion is the estimate; the others stopped "
+                   "at local optima, although each reported success.", icon=":material/call_split:")
+    else:
+        st.success(f"All optimizers agree: {text}", icon=":material/check_circle:")
+    st.vega_lite_chart(spec=_spec(("dot",) + key, lambda: charts.compare_dotplot(frame, x_name=x_name)),
+                       width="content")
+    cols = ["optimum_label", "optimizer", "label", "verdict", "criterion", "slope", "sigma", "sd_intercept",
+            "sd_slope", "corr", "evaluations", "seconds", "singular", "message"]
+    shown = frame[[c for c in cols if c in frame.columns]].rename(columns={
+        "optimum_label": "optimum", "label": "library: algorithm", "slope": f"{x_name} slope",
+        "sigma": "σ", "sd_intercept": "SD intercept", "sd_slope": "SD slope"})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+        "criterion": st.column_config.NumberColumn(format="%.4f"),
+        f"{x_name} slope": st.column_config.NumberColumn(format="%+.4f"),
+        "σ": st.column_config.NumberColumn(format="%.4g"),
+        "SD intercept": st.column_config.NumberColumn(format="%.4g"),
+        "SD slope": st.column_config.NumberColumn(format="%.4g"),
+        "corr": st.column_config.NumberColumn(format="%.3f"),
+        "seconds": st.column_config.NumberColumn(format="%.3f"),
+    })
+    st.markdown("##### Traces: the criterion at every evaluation")
+    c1, c2 = st.columns(2)
+    log = c1.toggle("Log scale (criterion above the best)", key="trace_log")
+    best_so_far = c2.toggle("Best so far", key="trace_best")
+    paths = landscape.optimizer_paths(comparison)
+    if len(paths.frame):
+        st.vega_lite_chart(spec=_spec(("trace", log, best_so_far) + key,
+                                      lambda: charts.trace_chart(paths, log=log, best_so_far=best_so_far)),
+                           width="content")
+        st.caption("Each line is one optimizer's fit log: its criterion at every evaluation, in order. Click a "
+                   "legend entry to pick one out.")
+
+
+def render_compare(data, model: str, reml: bool = True, settings=None, current_fit=None,
+                   data_key_: str | None = None, x_name: str | None = None):
+    """Every registered optimizer from one start on ``data``: verdict, dot plot, table,
+    traces. Returns the Comparison, or None when it failed."""
+    key = data_key_ or data_key(data)
+    mode = _start_radio(f"cmp_start_{model}", current_fit is not None)
+    start = tuple(current_fit.theta) if mode == "estimate" and current_fit is not None else None
+    with st.spinner(f"Running every optimizer on the {MODEL_LABELS[model].lower()} model…"):
+        comparison, err = _compare(key, data, model, reml, start, _settings_tuple(settings))
+    if comparison is None:
+        st.error(md(f"The comparison failed: {err}"))
+        return None
+    ckey = (key, model, reml, start)
+    _compare_view(comparison, _cmp_frame(ckey, comparison), x_name or data.x, ckey)
+    return comparison
 
 
 def _comparison(page, model: str, start_mode: str):
@@ -65,7 +281,6 @@ def _comparison(page, model: str, start_mode: str):
 
 
 def render_compare_tab(page) -> None:
-    mods = _explore_modules()
     st.markdown("#### Every optimizer, from the same start")
     st.caption("Like lme4's allFit(): each library optimizer runs once from the same θ. Those that stop at a "
                "higher criterion than the best are at a local optimum, even when they report success.")
@@ -73,10 +288,7 @@ def render_compare_tab(page) -> None:
     with c1:
         model = _model_choice(page, "cmp_model", "Model")
     with c2:
-        if st.session_state.get("cmp_start") not in CMP_STARTS:
-            st.session_state["cmp_start"] = "lme4"
-        st.radio("Start from", list(CMP_STARTS), key="cmp_start", format_func=CMP_STARTS.get)
-    start_mode = st.session_state["cmp_start"]
+        start_mode = _start_radio("cmp_start")
     (comparison, err), start = _comparison(page, model, start_mode)
     if comparison is None:
         st.error(md(f"The comparison failed: {err}"))
@@ -84,142 +296,91 @@ def render_compare_tab(page) -> None:
     with c3:
         st.metric("Start θ", ", ".join(f"{t:.4g}" for t in comparison.start))
     key = (page.loaded.key, model, page.state.reml, start)
-    frame = _cmp_frame(key, comparison)
-    _compare_verdict(page, comparison, frame)
-    if mods is None:
-        st.dataframe(comparison.table(), hide_index=True, width="stretch")
-        return
-    landscape, charts = mods
-    st.vega_lite_chart(spec=_spec(("dot",) + key, lambda: charts.compare_dotplot(frame, x_name=page.data.x)),
-                       width="content")
-    cols = ["optimum_label", "optimizer", "label", "verdict", "criterion", "slope", "sigma", "sd_intercept",
-            "sd_slope", "corr", "evaluations", "seconds", "singular", "message"]
-    shown = frame[[c for c in cols if c in frame.columns]].rename(columns={
-        "optimum_label": "optimum", "label": "library: algorithm", "slope": f"{page.data.x} slope",
-        "sigma": "σ", "sd_intercept": "SD intercept", "sd_slope": "SD slope"})
-    st.dataframe(shown, hide_index=True, width="stretch", column_config={
-        "criterion": st.column_config.NumberColumn(format="%.4f"),
-        f"{page.data.x} slope": st.column_config.NumberColumn(format="%+.4f"),
-        "σ": st.column_config.NumberColumn(format="%.4g"),
-        "SD intercept": st.column_config.NumberColumn(format="%.4g"),
-        "SD slope": st.column_config.NumberColumn(format="%.4g"),
-        "corr": st.column_config.NumberColumn(format="%.3f"),
-        "seconds": st.column_config.NumberColumn(format="%.3f"),
-    })
-    st.markdown("##### Traces: the criterion at every evaluation")
-    log = st.toggle("Log scale (criterion above the best)", key="trace_log")
-    paths = landscape.optimizer_paths(comparison)
-    st.vega_lite_chart(spec=_spec(("trace", log) + key, lambda: charts.trace_chart(paths, log=log)), width="content")
-
-
-def _compare_verdict(page, comparison, frame) -> None:
-    groups = frame[frame["optimum"] > 0].groupby("optimum")
-    parts = []
-    for _, g in groups:
-        best = g.loc[g["criterion"].idxmin()]
-        parts.append(f"**{len(g)}** reached **{best['criterion']:.2f}** (slope {signed(best['slope'])})")
-    failed = int((frame["optimum"] == 0).sum())
-    text = "; ".join(parts) + (f"; {failed} failed" if failed else "") + "."
-    if len(parts) > 1:
-        st.warning(f"The optimizers disagree: {text} The lowest criterion is the estimate; the others stopped "
-                   "at local optima.", icon=":material/call_split:")
-    else:
-        st.success(f"All optimizers agree: {text}", icon=":material/check_circle:")
+    _compare_view(comparison, _cmp_frame(key, comparison), page.data.x, key)
 
 
 # --------------------------------------------------------------------------- landscape
 
 
-@st.cache_data(max_entries=12, max_size="300MB", ttl=compute.TTL, show_spinner=False)
-def _curve(key, _data, model, reml, _paths, theta_range):
-    landscape, _ = _explore_modules()
-    return landscape.curve_1d(_data, model, reml=reml, theta_range=theta_range, paths=_paths)
+def _paths(data, key: str, model: str, reml: bool, settings, comparison, current_fit, n_groups: int):
+    """Which paths to draw (every optimizer, or this fit's runs), and the comparison."""
+    options = list(PATHS) if current_fit is not None else ["all"]
+    if st.session_state.get("ls_paths") not in options:
+        st.session_state["ls_paths"] = "fit" if (n_groups > BIG_GROUPS and "fit" in options) else "all"
+    st.radio("Paths drawn", options, key="ls_paths", format_func=PATHS.get, horizontal=True,
+             help="Every optimizer from lme4's start, as in Compare optimizers; or the runs this fit made (the "
+                  "robust default makes several, from different starts). Running every optimizer on many "
+                  f"{'groups'} takes a while.")
+    if st.session_state["ls_paths"] == "fit":
+        return landscape.optimizer_paths(current_fit), ("fit", current_fit.optimizer, current_fit.theta), comparison
+    if comparison is None or comparison.model != model:
+        with st.spinner(f"Running every optimizer on the {MODEL_LABELS[model].lower()} model…"):
+            comparison, err = _compare(key, data, model, reml, None, _settings_tuple(settings))
+        if comparison is None:
+            st.error(md(f"The optimizers could not run: {err}"))
+            return None, ("none",), None
+    pkey = ("all", comparison.start, tuple((e.optimizer, e.fit.criterion if e.fit else None)
+                                          for e in comparison.entries))
+    return landscape.optimizer_paths(comparison), pkey, comparison
 
 
-@st.cache_data(max_entries=12, max_size="300MB", ttl=compute.TTL, show_spinner=False)
-def _map(key, _data, model, reml, n, x_range, y_range, third, held_theta, _paths):
-    landscape, _ = _explore_modules()
-    return landscape.map_2d(_data, model, reml=reml, nx=n, ny=n, x_range=x_range, y_range=y_range,
-                            third=third, held_theta=held_theta, paths=_paths)
-
-
-@st.cache_data(max_entries=12, ttl=compute.TTL, show_spinner=False)
-def _slice(key, _data, model, reml, theta_a, theta_b, label_a, label_b):
-    landscape, _ = _explore_modules()
-    return landscape.slice_between(_data, theta_a, theta_b, model=model, reml=reml, label_a=label_a,
-                                   label_b=label_b)
-
-
-@st.cache_data(max_entries=32, max_size="200MB", ttl=compute.TTL, show_spinner=False)
-def _spec_cached(key, _make):
-    import altair as alt
-
-    with alt.data_transformers.disable_max_rows():
-        return _make().to_dict(validate=False)
-
-
-def _spec(key, make) -> dict:
-    return _spec_cached(key, make)
-
-
-def render_landscape_tab(page) -> None:
-    mods = _explore_modules()
-    if mods is None:
-        st.info("The landscape needs lmmviz.landscape.")
+def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison, current_fit,
+                    group: str, n_groups: int, controls=None) -> None:
+    paths, pkey, comparison = _paths(data, key, model, reml, settings, comparison, current_fit, n_groups)
+    if paths is None:
         return
-    landscape, charts = mods
-    st.markdown("#### The REML landscape, and where each optimizer went")
-    n_groups = len(page.per_group) if page.per_group is not None else 0
-    c1, c2 = st.columns([1, 2])
-    with c1:
-        model = _model_choice(page, "ls_model", "Model", prefer=("slope", "intercept"))
-    if n_groups > MAX_LANDSCAPE_GROUPS:
-        st.info(f"The landscape is drawn for up to {MAX_LANDSCAPE_GROUPS:,} groups.")
-        return
-    (comparison, err), _ = _comparison(page, model, "lme4")
-    if comparison is None:
-        st.error(md(f"The optimizers could not run: {err}"))
-        return
-    paths = landscape.optimizer_paths(comparison)
-    key = (page.loaded.key, model, page.state.reml)
-    group = page.data.group
+    skey = (key, model, reml) + pkey
     if model in ONE_D:
-        with st.spinner("Computing the criterion curve…"):
-            curve = _curve(key, page.data, model, page.state.reml, paths, None)
+        with st.expander("Range and resolution"):
+            n = st.slider("Points on the curve", 100, landscape.MAX_CURVE, 400, step=100, key="ls_curve_n")
+            manual = not st.checkbox("Automatic range (cover every optimizer's path and every minimum)",
+                                     value=True, key="ls_curve_auto")
+            theta_range = None
+            if manual:
+                a, b = st.columns(2)
+                lo = a.number_input("θ from (log10)", value=-1.0, step=0.5, key="ls_t0")
+                hi = b.number_input("θ to (log10)", value=3.0, step=0.5, key="ls_t1")
+                theta_range = (10 ** lo, 10 ** hi) if hi > lo else None
+        curve = _curve(skey, data, model, reml, paths, theta_range, n)
         st.caption(md(f"The {curve.criterion_name} of the {MODEL_LABELS[model].lower()} model against θ = "
-                      f"σ_{group}/σ (log axis). Below: every θ each optimizer tried, from its start (square) "
-                      "to where it stopped (diamond)."))
-        st.vega_lite_chart(spec=_spec(("curve",) + key, lambda: charts.curve_chart(curve, paths, group=group)),
-                           width="content")
-        minima = curve.minima
+                      f"σ_{group}/σ (log axis); β and σ are profiled out. Below: every θ each optimizer tried, "
+                      "from its start (square) to where it stopped (diamond)."))
+        st.vega_lite_chart(spec=_spec(("curve", theta_range, n) + skey,
+                                      lambda: charts.curve_chart(curve, paths, group=group)), width="content")
+        minima = curve.minima.sort_values("criterion")
         if len(minima) > 1:
             st.warning(md(f"The curve has {len(minima)} minima: " + ", ".join(
                 f"{c:.2f} at θ ≈ {t:.3g}" for c, t in zip(minima["criterion"], minima["theta"])) +
-                ". An optimizer started in the basin of the higher one stops there."), icon=":material/landscape:")
+                ". An optimizer started in the basin of the higher one stops there, and reports success."),
+                icon=":material/landscape:")
         for note in curve.notes:
             st.caption(md(note))
         return
     # two-parameter models
-    with c2:
+    optima = landscape.distinct_optima(comparison) if comparison is not None else pd.DataFrame()
+    held_choices: dict[str, tuple] = {}
+    for row in optima.itertuples() if len(optima) else ():
+        held_choices[f"{row.criterion:.2f}"] = tuple(float(getattr(row, f"theta{i + 1}")) for i in range(3)) \
+            if model == "slope" else ()
+    if current_fit is not None and model == "slope":
+        held_choices.setdefault(f"{current_fit.criterion:.2f}", tuple(current_fit.theta))
+    with controls or st.container():
         default_n = landscape.suggest_grid(max(n_groups, 1))
         if "ls_grid" not in st.session_state:
             st.session_state["ls_grid"] = default_n
-        n = st.slider("Grid points per axis", 10, 120, key="ls_grid", step=5,
-                      help="Each grid point costs a few criterion evaluations, O(groups) each.")
-    third = "profile"
-    held = None
-    optima = landscape.distinct_optima(comparison)
+        n = st.slider("Grid points per axis", 10, landscape.MAX_GRID, key="ls_grid", step=5,
+                      help=f"Each grid point costs about 20 criterion evaluations (profiled), each O(groups). "
+                           f"Here {default_n}×{default_n} should take about 3 s at most.")
+    third, held = "profile", None
     if model == "slope":
-        if st.session_state.get("ls_third") not in ("profile", "held"):
+        modes = ["profile"] + [f"held:{k}" for k in held_choices]
+        if st.session_state.get("ls_third") not in modes:
             st.session_state["ls_third"] = "profile"
-        st.radio("Correlation", ["profile", "held"], key="ls_third", horizontal=True, format_func={
-            "profile": "profiled out (best value at every point)",
-            "held": "held at the best optimum's value"}.get)
-        third = st.session_state["ls_third"]
-        if third == "held" and len(optima):
-            held = tuple(float(optima.iloc[0][f"theta{i + 1}"]) for i in range(3)) if "theta1" in optima else None
-            if held is None:
-                third = "profile"
+        st.radio("Correlation", modes, key="ls_third", horizontal=True, format_func=lambda m: (
+            "profiled out (best value at every point)" if m == "profile"
+            else f"held at the value of the optimum {m[5:]}"))
+        if st.session_state["ls_third"] != "profile":
+            third, held = "held", held_choices[st.session_state["ls_third"][5:]]
     with st.expander("Axis ranges"):
         auto = st.checkbox("Automatic (cover every optimizer's path)", value=True, key="ls_auto")
         x_range = y_range = None
@@ -234,32 +395,110 @@ def render_landscape_tab(page) -> None:
             else:
                 st.caption(":red[Each range needs from < to; using the automatic ranges.]")
     seconds = landscape.estimate_seconds(n_groups, n * n, profiled=third == "profile")
-    with st.spinner(f"Computing the {n}×{n} map (about {max(seconds, 0.1):.1f} s)…"):
-        m = _map(key, page.data, model, page.state.reml, n, x_range, y_range, third, held, paths)
-    st.caption(md(m.description))
-    st.vega_lite_chart(spec=_spec(("map", n, x_range, y_range, third, held) + key,
+    m = _map(skey, data, model, reml, n, x_range, y_range, third, held, paths,
+             text=f"Computing the {n}×{n} map (about {max(seconds, 0.1):.1f} s)…")
+    st.caption(md(m.description + f" {m.evaluations:,} evaluations of the {m.criterion_name}. Squares: where "
+                  "each optimizer started; diamonds: where it stopped; white crosses: the minima of the map, "
+                  "polished by an optimizer. Click a legend entry to follow one path."))
+    st.vega_lite_chart(spec=_spec(("map", n, x_range, y_range, third, held) + skey,
                                   lambda: charts.landscape_map(m, paths, group=group)), width="content")
     for note in m.notes:
         st.caption(md(note))
-    if len(optima) >= 2 and "theta1" in optima:
-        nt = len(comparison.start)
-        worst = tuple(float(optima.iloc[-1][f"theta{i + 1}"]) for i in range(nt))
-        best = tuple(float(optima.iloc[0][f"theta{i + 1}"]) for i in range(nt))
-        la = f"{optima.iloc[-1]['criterion']:.2f}"
-        lb = f"{optima.iloc[0]['criterion']:.2f}"
-        st.markdown("##### The straight path between the two optima")
-        sl = _slice(key, page.data, model, page.state.reml, worst, best, la, lb)
-        st.caption(md(f"From {la} to {lb} the criterion first rises by {sl.barrier_a:.2f}, then falls by "
-                      f"{sl.barrier_b:.2f}: a local optimizer at {la} sees only uphill around it."))
-        st.vega_lite_chart(spec=_spec(("slice", worst, best) + key, lambda: charts.slice_chart(sl)),
-                           width="content")
+    _slice_view(data, key, model, reml, m, optima, skey)
+
+
+def _slice_view(data, key, model, reml, m, optima: pd.DataFrame, skey) -> None:
+    """The slice between the two best distinct optima (of the optimizers and of the map)."""
+    nt = 3 if model == "slope" else 2
+    found = [(float(r.criterion), tuple(float(getattr(r, f"theta{i + 1}")) for i in range(nt)))
+             for r in m.minima.itertuples()]
+    if len(optima):
+        found += [(float(r.criterion), tuple(float(getattr(r, f"theta{i + 1}")) for i in range(nt)))
+                  for r in optima.itertuples()]
+    distinct: list[tuple[float, tuple]] = []
+    for c, th in sorted(found):
+        if all(abs(c - d[0]) > landscape.SAME_OPTIMUM * max(1.0, abs(d[0])) for d in distinct):
+            distinct.append((c, th))
+    if len(distinct) < 2:
+        st.caption("Only one optimum found, so there is no slice between optima to draw.")
+        return
+    (cb, best), (ca, worst) = distinct[0], distinct[1]
+    la, lb = f"{ca:.2f}", f"{cb:.2f}"
+    st.markdown("##### The straight path between the two optima")
+    sl = _slice(key, data, model, reml, worst, best, la, lb)
+    st.caption(md(f"From {la} to {lb} the criterion first rises by {sl.barrier_a:.2f}, then falls by "
+                  f"{sl.barrier_b:.2f}: a local optimizer at {la} sees only uphill around it."))
+    st.vega_lite_chart(spec=_spec(("slice", worst, best) + skey, lambda: charts.slice_chart(sl)), width="content")
+
+
+def render_landscape(data, model: str, reml: bool = True, settings=None, comparison=None,
+                     data_key_: str | None = None, current_fit=None, group: str | None = None) -> None:
+    """The criterion over θ on ``data`` for ``model``, with every optimizer's path: the
+    curve (one θ) or the map and the slice between optima (two or three θ)."""
+    key = data_key_ or data_key(data)
+    n_groups = lmmviz.make_design(data, model).n_groups
+    _landscape_view(data, key, model, reml, settings, comparison, current_fit, group or data.group, n_groups)
+
+
+def render_landscape_tab(page) -> None:
+    st.markdown("#### The REML landscape, and where each optimizer went")
+    n_groups = len(page.per_group) if page.per_group is not None else 0
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        model = _model_choice(page, "ls_model", "Model", prefer=("slope", "intercept"))
+    if n_groups > MAX_LANDSCAPE_GROUPS:
+        st.info(f"The landscape is drawn for up to {MAX_LANDSCAPE_GROUPS:,} groups.")
+        return
+    comparison = None
+    current_fit = page.fits.get(model)
+    if current_fit is None or n_groups <= BIG_GROUPS:
+        (comparison, err), _ = _comparison(page, model, "lme4")
+        if comparison is None:
+            st.error(md(f"The optimizers could not run: {err}"))
+            return
+    settings = None
+    _landscape_view(page.data, page.loaded.key, model, page.state.reml, settings, comparison, current_fit,
+                    page.data.group, n_groups, controls=c2)
 
 
 # --------------------------------------------------------------------------- random effects
 
 
+def _effects_view(fit, per_group, pooled, x_name: str, group: str, unit: str, key) -> None:
+    st.markdown("##### Shrinkage: each subject's own line, pulled towards the population")
+    st.caption(md(f"Hollow circles: each {unit}'s own OLS intercept and slope. Arrows: where the mixed "
+                  "model puts it (partial pooling). Cross: the population (fixed-effects) line; diamond: the "
+                  "pooled OLS line."))
+    if per_group is not None:
+        frame = charts.shrinkage_frame(per_group, fit.ranef)
+        pop = charts.population_point(fit, per_group)
+        ref = (pooled.intercept, pooled.slope) if pooled is not None else None
+        st.vega_lite_chart(spec=_spec(("shrink",) + key, lambda: charts.shrinkage_chart(
+            frame, population=pop, pooled=ref, x_name=x_name, group=group)), width="content")
+    if fit.singular:
+        st.warning(md(f"This fit is singular: the {unit}s' lines are forced onto a line in this plane "
+                      "(Corr ±1 or a zero variance)."), icon=":material/warning:")
+    st.markdown("##### Caterpillar plot: conditional modes (BLUPs) with 95% intervals")
+    st.vega_lite_chart(spec=_spec(("cat",) + key, lambda: charts.caterpillar_chart(fit.ranef, group=group)),
+                       width="content")
+    with st.expander("The random effects as a table"):
+        st.dataframe(fit.ranef, hide_index=True, width="stretch")
+
+
+def render_effects(fit, data, data_key_: str | None = None) -> None:
+    """Shrinkage and caterpillar plots of one fit's random effects."""
+    if fit is None:
+        st.info("Fit a mixed model to see its random effects.")
+        return
+    try:
+        pooled = lmmviz.pooled_ols(data)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        pooled = None
+    key = (data_key_ or data_key(data), fit.model, fit.optimizer, fit.reml, tuple(fit.theta))
+    _effects_view(fit, lmmviz.per_group_ols(data), pooled, data.x, data.group, data.group, key)
+
+
 def render_effects_tab(page) -> None:
-    mods = _explore_modules()
     if not page.fits:
         st.info("Tick a mixed model in the sidebar to see its random effects.")
         return
@@ -269,97 +508,79 @@ def render_effects_tab(page) -> None:
         ss["re_model"] = "slope" if "slope" in options else options[0]
     st.selectbox("Model", options, key="re_model", format_func=MODEL_LABELS.get)
     ft = page.fits[ss["re_model"]]
-    group = page.data.group
-    if mods is None:
-        st.dataframe(ft.ranef, hide_index=True)
-        return
-    _, charts = mods
-    key = (page._fits_key(), ss["re_model"])
-    st.markdown("##### Shrinkage: each subject's own line, pulled towards the population")
-    st.caption(md(f"Hollow circles: each {page.unit}'s own OLS intercept and slope. Arrows: where the mixed "
-                  "model puts it (partial pooling). Cross: the population (fixed-effects) line."))
-    if page.per_group is not None:
-        frame = charts.shrinkage_frame(page.per_group, ft.ranef)
-        pop = charts.population_point(ft, page.per_group)
-        pooled = (page.pooled.intercept, page.pooled.slope) if page.pooled is not None else None
-        st.vega_lite_chart(spec=_spec(("shrink",) + key, lambda: charts.shrinkage_chart(
-            frame, population=pop, pooled=pooled, x_name=page.data.x, group=group)), width="content")
-    if ft.singular:
-        st.warning(md(f"This fit is singular: the {page.unit}s' lines are forced onto a line in this plane "
-                      "(Corr ±1 or a zero variance)."), icon=":material/warning:")
-    st.markdown("##### Caterpillar plot: conditional modes (BLUPs) with 95% intervals")
-    st.vega_lite_chart(spec=_spec(("cat",) + key, lambda: charts.caterpillar_chart(ft.ranef, group=group)),
-                       width="content")
-    with st.expander("The random effects as a table"):
-        st.dataframe(ft.ranef, hide_index=True, width="stretch")
+    _effects_view(ft, page.per_group, page.pooled, page.data.x, page.data.group, page.unit,
+                  (page._fits_key(), ss["re_model"]))
 
 
 # --------------------------------------------------------------------------- tour
 
 
-def _tour():
-    try:
-        from lmmviz import tour
-    except ImportError:  # pragma: no cover
-        return None
-    return tour
-
-
 def _go_step(number: int) -> None:
-    tour = _tour()
-    queue_state(dict(tour.step(number).params))
+    queue_state(dict(tour_text.step(number).params))
 
 
 def _exit_tour() -> None:
     update_state(tour=None)
 
 
-def tour_banner(page) -> None:
-    """While the tour runs and another tab is open: the current step, with its controls."""
-    tour = _tour()
-    if tour is None or page.state.tour is None or page.state.tab == "tour":
-        return
-    step = tour.step(page.state.tour)
-    with st.container(border=True, key="tour_banner"):
-        st.markdown(f"**Tour, step {step.number} of {tour.N_STEPS}: {step.title}**")
-        st.markdown(step.text)
-        st.caption(step.look)
-        _tour_buttons(step, tour.N_STEPS, "banner")
-
-
-def _tour_buttons(step, n_steps: int, where: str) -> None:
+def _tour_buttons(step, where: str) -> None:
     b1, b2, b3, _ = st.columns([1, 1, 1, 3])
     b1.button("◀ Previous", key=f"tour_prev_{where}", disabled=step.number <= 1, on_click=_go_step,
               args=(step.number - 1,), width="stretch")
-    b2.button("Next ▶", key=f"tour_next_{where}", disabled=step.number >= n_steps, on_click=_go_step,
+    b2.button("Next ▶", key=f"tour_next_{where}", disabled=step.number >= tour_text.N_STEPS, on_click=_go_step,
               args=(step.number + 1,), type="primary", width="stretch")
     b3.button("End the tour", key=f"tour_end_{where}", on_click=_exit_tour, width="stretch")
 
 
-def render_tour_tab(page) -> None:
-    tour = _tour()
-    if tour is None:
-        st.info("The tour needs lmmviz.tour.")
+def render_tour_banner(step: int) -> None:
+    """The current step with its controls, in a box (for the top of any tab)."""
+    s = tour_text.step(step)
+    with st.container(border=True, key="tour_banner"):
+        st.markdown(f"**Tour, step {s.number} of {tour_text.N_STEPS}: {s.title}**")
+        st.markdown(s.text)
+        st.caption(s.look)
+        _tour_buttons(s, "banner")
+
+
+def tour_banner(page) -> None:
+    """While the tour runs and another tab is open: the current step, with its controls."""
+    if page.state.tour is None or page.state.tab == "tour":
         return
+    render_tour_banner(page.state.tour)
+
+
+def render_tour(step: int | None, base_url: str = "") -> None:
+    """Every step of the tour with its text, its link and a button that sets the app to
+    the step's state (the state its link encodes). ``step`` is the current one, if any."""
     st.markdown("#### A guided tour: the seed question, answered")
     st.markdown("*“How should I choose the ‘correct’ model? How come the results are so different between "
                 "these two models? What are the mathematical reasons?”* Seven steps; each one sets the app "
                 "up (data, models, optimizer, tab) exactly as its link does, and says what to look at.")
-    current = page.state.tour
-    if current is None:
+    if step is None:
         st.button("Start the tour", key="tour_start", type="primary", on_click=_go_step, args=(1,))
+    for s in tour_text.STEPS:
+        active = step == s.number
+        with st.expander(f"Step {s.number}: {s.title}", expanded=active or (step is None and s.number == 1)):
+            st.markdown(s.text)
+            st.caption(s.look)
+            c1, c2 = st.columns([1, 3])
+            c1.button("Show me", key=f"tour_go_{s.number}", on_click=_go_step, args=(s.number,),
+                      type="primary" if active else "secondary")
+            c2.code(s.link(base_url), language=None, wrap_lines=True)
+            if st.toggle("Check these numbers against the engine", key=f"tour_check_{s.number}",
+                         help="Recomputes every number in this step's text with lmmviz."):
+                with st.spinner("Recomputing…"):
+                    results = _checked(s.number)
+                for says, ok in results:
+                    st.markdown(f"{':material/check_circle:' if ok else ':material/cancel:'} {md(says)}")
+
+
+def render_tour_tab(page) -> None:
     from .sidebar import _base_url
 
-    for step in tour.STEPS:
-        active = current == step.number
-        with st.expander(f"Step {step.number}: {step.title}", expanded=active or (current is None and step.number == 1)):
-            st.markdown(step.text)
-            st.caption(step.look)
-            c1, c2 = st.columns([1, 3])
-            c1.button("Show me", key=f"tour_go_{step.number}", on_click=_go_step, args=(step.number,),
-                      type="primary" if active else "secondary")
-            c2.code(step.link(_base_url().split("?")[0]), language=None, wrap_lines=True)
+    render_tour(page.state.tour, _base_url().split("?")[0])
 
 
-__all__ = ["render_compare_tab", "render_landscape_tab", "render_effects_tab", "render_tour_tab", "tour_banner",
-           "go_to_state"]
+__all__ = ["render_compare", "render_landscape", "render_effects", "render_tour", "render_tour_banner",
+           "render_compare_tab", "render_landscape_tab", "render_effects_tab", "render_tour_tab", "tour_banner",
+           "data_key", "go_to_state"]
