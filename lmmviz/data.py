@@ -338,10 +338,14 @@ def read_table(source: str | Path | bytes | BinaryIO) -> Table:
     return Table(body, delim, decimal, encoding, tuple(notes))
 
 
+_COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
+_DOT_NUMBER = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?")
+
+
 def _uses_decimal_comma(body: pd.DataFrame) -> bool:
     sample = body.head(200).to_numpy().ravel()
-    comma = sum(bool(re.fullmatch(r"[+-]?\d*,\d+", str(v).strip())) for v in sample)
-    dot = sum(bool(re.fullmatch(r"[+-]?\d*\.\d+", str(v).strip())) for v in sample)
+    comma = sum(bool(_COMMA_NUMBER.fullmatch(str(v).strip())) for v in sample)
+    dot = sum(bool(_DOT_NUMBER.fullmatch(str(v).strip())) for v in sample)
     return comma > dot
 
 
@@ -424,19 +428,27 @@ def to_numbers(values: pd.Series, decimal: str) -> tuple[np.ndarray, int]:
 _INF_WORDS = re.compile(r"^[+-]?(inf|infinity)$", re.IGNORECASE)
 
 
-def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role: str, rows):
+def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role: str, rows,
+                    other_decimal: str | None = None):
+    """Text column → floats. ``other_decimal`` is tried when ``decimal`` leaves cells that
+    are not numbers (a semicolon file's guess is per file; columns can differ)."""
     raw = table_or_frame[name]
     if raw.dtype.kind in "iufb":
-        return raw.to_numpy(dtype=float), np.zeros(len(raw), bool), 0
+        return raw.to_numpy(dtype=float), np.zeros(len(raw), bool), 0, decimal
     text = raw.astype(str)
     values, thousands = to_numbers(text, decimal)
     missing = text.str.strip().str.lower().isin(NA_MARKERS).to_numpy() | raw.isna().to_numpy()
     bad = np.isnan(values) & ~missing
+    if bad.any() and other_decimal:
+        values2, thousands2 = to_numbers(text, other_decimal)
+        if not (np.isnan(values2) & ~missing).any():
+            values, thousands, decimal = values2, thousands2, other_decimal
+            bad = np.zeros_like(bad)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         cell = str(text.iloc[i]).strip()
         hint = ""
-        if decimal == "." and re.fullmatch(r"[+-]?\d*,\d+", cell):
+        if decimal == "." and other_decimal is None and _COMMA_NUMBER.fullmatch(cell):
             hint = " (a decimal comma? save the file separated by semicolons)"
         raise DataError(
             f"column {_shown(name)} ({role}) is not numeric: {rows(i)} holds {_shown(cell, 30)}{hint}"
@@ -450,7 +462,7 @@ def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role:
             f"column {_shown(name)} ({role}): {rows(i)} holds {_shown(str(text.iloc[i]).strip(), 30)}, too large "
             "for the arithmetic (it would overflow): rescale the column (for example to other units)"
         )
-    return values, missing, thousands
+    return values, missing, thousands, decimal
 
 
 def prepare(
@@ -464,9 +476,12 @@ def prepare(
     Rows with a missing or non-finite value in the three columns are dropped and
     counted. Raises :class:`DataError` for problems no row-dropping can fix.
     """
+    other_decimal = None
     if isinstance(table, Table):
         frame, decimal, notes = table.frame, table.decimal, list(table.notes)
         row_numbers = frame.index.to_numpy()
+        if table.delimiter != ",":
+            other_decimal = "," if decimal == "." else "."
 
         def rows(i: int) -> str:
             return f"row {row_numbers[i]}"
@@ -493,8 +508,11 @@ def prepare(
     if len({y, x, group}) < 3:
         raise DataError("group, x and y must be three different columns")
     frame = frame.loc[:, [group, x, y]]
-    yv, y_missing, ty = _numeric_column(frame, y, decimal, "y", rows)
-    xv, x_missing, tx = _numeric_column(frame, x, decimal, "x", rows)
+    yv, y_missing, ty, y_decimal = _numeric_column(frame, y, decimal, "y", rows, other_decimal)
+    xv, x_missing, tx, x_decimal = _numeric_column(frame, x, decimal, "x", rows, other_decimal)
+    for name, used in ((y, y_decimal), (x, x_decimal)):
+        if used != decimal:
+            notes.append(f"read column {_shown(name)} with decimal {'commas' if used == ',' else 'points'}")
     graw = frame[group]
     gtext = graw.astype(str).str.strip() if graw.dtype.kind not in "if" else _labels_from_numbers(graw)
     g_missing = gtext.isin(GROUP_NA_MARKERS).to_numpy() | graw.isna().to_numpy()

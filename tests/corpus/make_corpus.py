@@ -252,6 +252,15 @@ def build() -> None:
     add("utf16be_bom.csv", b"\xfe\xff" + CLEAN_TEXT.encode("utf-16-be"), "UTF-16 BE with BOM", [CLEAN_FIT])
     add("semicolon_decimal_comma.csv", rows_text(BASE_G, BASE_X, BASE_Y, sep=";", decimal=","),
         "semicolon separated with decimal commas (European Excel)", [CLEAN_FIT])
+    dotted = np.repeat(["1.1", "1.2", "2.1", "2.2", "3.1", "3.2"], 5)
+    xi = np.tile(np.arange(5.0), 6) + np.repeat(np.arange(6.0), 5)
+    add("semicolon_dotted_labels.csv", rows_text(dotted, xi, BASE_Y, sep=";", decimal=","),
+        "semicolon file: group labels like '1.1', whole-number x, y with decimal commas",
+        [fit_like(dotted, xi, BASE_Y)])
+    add("semicolon_decimal_comma_exponent.csv",
+        "subject;dose;pain\n" + "".join(f"{a};{b:.2e};{c:.4e}\n".replace(".", ",")
+                                         for a, b, c in zip(BASE_G, BASE_X, BASE_Y)),
+        "semicolon file with decimal commas in scientific notation ('3,8100e+01')", [CLEAN_FIT])
     add("tab_separated.tsv", rows_text(BASE_G, BASE_X, BASE_Y, sep="\t"), "tab separated", [CLEAN_FIT])
     add("pipe_separated.csv", rows_text(BASE_G, BASE_X, BASE_Y, sep="|"), "bar separated", [CLEAN_FIT])
     add("gzip_compressed.csv.gz", gzip_bytes(CLEAN_TEXT.encode()), "gzip-compressed CSV", [CLEAN_FIT])
