@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -113,10 +112,12 @@ def test_first_screen_tables_and_diagnostics(first):
     assert list(slope_table["model"]) == ["Pooled OLS", "Per-subject OLS (mean of 3)", "Random intercept",
                                           "Random slope"]
     assert slope_table["slope"].round(3).tolist() == [7.855, -8.227, -8.157, -8.215]
+    assert list(slope_table["direction"]) == ["↗ rises", "↘ falls", "↘ falls", "↘ falls"]
     comparison = first.dataframe[1].value
     assert comparison["AIC"].round(2).tolist() == [pytest.approx(85.41, abs=0.01), pytest.approx(80.07, abs=0.01)]
-    lrt = first.dataframe[2].value
-    assert lrt["Chisq"].round(2).tolist()[1] == pytest.approx(8.90, abs=0.01)
+    (lrt,) = [c for c in codes(first) if c.startswith("Models:")]
+    assert "slope        6 94.225  97.135 -41.113   82.225 8.9004  2    0.01168 *" in lrt
+    assert any("χ² = 8.90 on 2 df" in c.value.replace("\\", "") for c in first.caption)
     warnings = "\n".join(w.value for w in first.warning)
     assert "Only 3 groups" in warnings
     assert not first.error

@@ -9,7 +9,6 @@ entries, bytes and time. Errors are returned as values, so that they cache too.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -262,14 +261,6 @@ def compare(loaded: Loaded, model: str, reml: bool, start=None, settings: tuple 
         s = settings_for(model, None, None, None, None, 10_000, APP_MAX_SECONDS)
         settings = (None, s.initial_step, s.ftol_abs, s.xtol_abs, s.ftol_rel, s.xtol_rel, s.maxeval, s.max_seconds)
     return _compare(loaded.key, loaded.data, model, reml, None if start is None else tuple(start), settings)
-
-
-def is_finite(v) -> bool:
-    return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
-
-
-def seed_text() -> str:
-    return _seed()[1]
 
 
 def data_csv(data) -> bytes:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from lmmviz.data import PRESET_LABELS
-from lmmviz.share import SIM_PARAMS, State
+from lmmviz.share import State
 
 from . import compute
 from .state import SIM_KEYS, STATE_KEY, UPLOAD_KEY
@@ -185,7 +185,7 @@ def _upload(page) -> None:
 
 
 def _report(page) -> None:
-    loaded, data = page.loaded, page.data
+    data = page.data
     n_groups = len(page.per_group) if page.per_group is not None else 0
     line = (f"{data.report()} Columns: group **{md(data.group)}**, x **{md(data.x)}**, y **{md(data.y)}**; "
             f"{n_groups:,} {page.unit}s.")
@@ -205,7 +205,7 @@ def _report(page) -> None:
 
 
 def _editor(page) -> None:
-    data, loaded = page.data, page.loaded
+    data = page.data
     st.markdown("##### Edit the data")
     if data.n_obs > compute.MAX_EDIT_ROWS:
         st.caption(f"The editor takes data sets up to {compute.MAX_EDIT_ROWS:,} rows; this one has "

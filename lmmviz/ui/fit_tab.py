@@ -14,7 +14,7 @@ from lmmviz.report import anova_text, summary_text
 from . import compute
 from .downloads import render_downloads
 from .tables import (
-    anova_table, comparison_table, corr_fixef_table, crit_name, fixef_table, local_optimum, lrt_models, md,
+    comparison_table, corr_fixef_table, crit_name, fixef_table, local_optimum, lrt_models, md,
     merged_diagnostics, paradox_line, residual_quantiles, slope_table, varcorr_table,
 )
 
@@ -57,11 +57,10 @@ def render_fit_tab(page) -> None:
     st.markdown(f"#### Slope of {md(data.x)} in every model")
     st.caption("Read the paradox off one column: the pooled slope mixes the between-"
                f"{page.unit} trend with the within-{page.unit} one; the mixed models estimate the latter.")
-    table = slope_table(page.pooled, page.per_group, page.fits, state.models, state.reml, page.unit)
+    table = slope_table(page.pooled, page.per_group, page.fits, state.models, page.unit)
     st.dataframe(table, hide_index=True, width="stretch", key="slope_table", column_config={
         "slope": st.column_config.NumberColumn("slope", format="%+.4f"),
         "SE": st.column_config.NumberColumn("SE", format="%.4f"),
-        crit_name(state.reml): st.column_config.NumberColumn(crit_name(state.reml), format="%.2f"),
     })
     _comparison(page)
     _diagnostics(page)
@@ -191,19 +190,14 @@ def _comparison(page) -> None:
             st.warning(md(f"Likelihood-ratio test not available: {err}"))
             return
         st.caption("Likelihood-ratio test of the nested random-effects models, each refitted by maximum "
-                   "likelihood with the robust default (as lme4's anova() refits).")
-        t = anova_table(result)
-        st.dataframe(t, hide_index=True, width="stretch", column_config={
-            c: st.column_config.NumberColumn(c, format="%.4g" if c == "Pr(>Chisq)" else "%.2f")
-            for c in ("AIC", "BIC", "logLik", "deviance", "Chisq", "Pr(>Chisq)")})
+                   "likelihood with the robust default, as lme4's anova() does:")
+        st.code(anova_text(result), language=None)
         last = result.rows[-1]
         if math.isfinite(last.p):
             verdict = "prefers" if last.p < 0.05 else "does not clearly prefer"
             st.caption(md(f"χ² = {last.chisq:.2f} on {last.df} df, p = {last.p:.3g}: the test {verdict} the "
                           f"richer model ({MODEL_LABELS[last.model].lower()}). With few {page.unit}s, treat "
                           "the p-value with caution (variances sit near the boundary)."))
-        with st.expander("anova() text"):
-            st.code(anova_text(result), language=None)
     else:
         st.caption("Tick two of random intercept, uncorrelated and random slope for a likelihood-ratio test.")
 

@@ -38,7 +38,7 @@ def optimizer_text(name: str) -> str:
 
 
 def render_sidebar(page) -> None:
-    state, data = page.state, page.data
+    state = page.state
     sb = st.sidebar
     sb.markdown("## lmmviz")
     sb.caption("Simpson's paradox in linear mixed models, fitted exactly as lme4 does.")

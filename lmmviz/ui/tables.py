@@ -26,12 +26,6 @@ def md(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
-def fmt(v, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    return f"{v:.{digits}g}" if abs(v) >= 1e5 or (v != 0 and abs(v) < 1e-3) else f"{v:.{min(digits, 2)}f}"
-
-
 def crit_name(reml: bool) -> str:
     return "REML criterion" if reml else "−2 log-likelihood"
 
@@ -86,35 +80,41 @@ def paradox_line(pooled, per_group: pd.DataFrame | None, fits: Mapping[str, obje
 # --------------------------------------------------------------------------- slope table
 
 
-def slope_table(pooled, per_group: pd.DataFrame | None, fits: Mapping[str, object], models, reml: bool,
+def _direction(v: float) -> str:
+    if v is None or not math.isfinite(v):
+        return ""
+    return "↗ rises" if v > 0 else "↘ falls" if v < 0 else "flat"
+
+
+def slope_table(pooled, per_group: pd.DataFrame | None, fits: Mapping[str, object], models,
                 unit: str = "subject") -> pd.DataFrame:
     """The x slope in every fitted model, so that the paradox reads off one table."""
     rows = []
     if pooled is not None and "pooled" in models:
         rows.append({"model": "Pooled OLS", "slope": pooled.slope, "SE": pooled.se_slope,
-                     "what it estimates": f"ignores {unit}s: mixes within and between",
-                     "criterion": math.nan})
+                     "what it estimates": f"ignores {unit}s: mixes within and between"})
     if per_group is not None and "per_group" in models:
         s = per_group["slope"].to_numpy(float)
         ok = s[np.isfinite(s)]
         if len(ok):
             se = float(np.std(ok, ddof=1) / math.sqrt(len(ok))) if len(ok) > 1 else math.nan
             rows.append({"model": f"Per-{unit} OLS (mean of {len(ok)})", "slope": float(ok.mean()), "SE": se,
-                         "what it estimates": f"within each {unit}, no pooling", "criterion": math.nan})
+                         "what it estimates": f"within each {unit}, no pooling"})
     for model, ft in fits.items():
         if model == "within_between":
             rows.append({"model": "Within-between: within", "slope": float(ft.beta[1]), "SE": float(ft.se[1]),
-                         "what it estimates": f"within {unit}s", "criterion": ft.criterion})
+                         "what it estimates": f"within {unit}s"})
             rows.append({"model": "Within-between: between", "slope": float(ft.beta[2]), "SE": float(ft.se[2]),
-                         "what it estimates": f"between {unit}s' means", "criterion": ft.criterion})
+                         "what it estimates": f"between {unit}s' means"})
         else:
             what = {"intercept": f"within {unit}s (one shared slope)",
                     "slope": f"average within-{unit} slope",
                     "uncorrelated": f"average within-{unit} slope"}[model]
             rows.append({"model": MODEL_LABELS[model], "slope": ft.slope, "SE": float(ft.se[1]),
-                         "what it estimates": what, "criterion": ft.criterion})
-    out = pd.DataFrame(rows, columns=["model", "slope", "SE", "what it estimates", "criterion"])
-    return out.rename(columns={"criterion": crit_name(reml)})
+                         "what it estimates": what})
+    out = pd.DataFrame(rows, columns=["model", "slope", "SE", "what it estimates"])
+    out.insert(2, "direction", [_direction(v) for v in out["slope"]])
+    return out
 
 
 def comparison_table(fits: Mapping[str, object]) -> pd.DataFrame:
@@ -130,14 +130,6 @@ def comparison_table(fits: Mapping[str, object]) -> pd.DataFrame:
 def lrt_models(models) -> tuple[str, ...]:
     """The nested random-effects models to test against each other (by ML)."""
     return tuple(m for m in ("intercept", "uncorrelated", "slope") if m in models)
-
-
-def anova_table(result) -> pd.DataFrame:
-    t = result.table()
-    t = t.assign(model=t["model"].map(lambda m: MODEL_LABELS.get(m, m)))
-    return t[["model", "npar", "aic", "bic", "loglik", "deviance", "chisq", "df", "p"]].rename(columns={
-        "aic": "AIC", "bic": "BIC", "loglik": "logLik", "deviance": "deviance", "chisq": "Chisq", "df": "Df",
-        "p": "Pr(>Chisq)"})
 
 
 # --------------------------------------------------------------------------- lme4-style blocks
@@ -218,6 +210,6 @@ def merged_diagnostics(per_model: Mapping[str, list]) -> list[tuple[str, object]
     return [(", ".join(seen[k]), items[k]) for k in order]
 
 
-__all__ = ["md", "fmt", "paradox_line", "slope_table", "comparison_table", "anova_table", "lrt_models",
+__all__ = ["md", "paradox_line", "slope_table", "comparison_table", "lrt_models",
            "residual_quantiles", "varcorr_table", "fixef_table", "corr_fixef_table", "local_optimum",
            "merged_diagnostics", "within_summary", "crit_name"]
