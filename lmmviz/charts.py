@@ -254,8 +254,12 @@ def _label_points(lines: pd.DataFrame, x_domain, y_domain) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "label", "x", "y", "side", "text"])
 
 
-def _inline(frame: pd.DataFrame) -> alt.InlineData:
-    """Rows as inline values: skips Altair's per-frame sanitizing, the slow part of a build."""
+def _inline(frame: pd.DataFrame):
+    """A layer's data. Small frames go in as inline values, which skips Altair's
+    per-frame sanitizing (~10 ms each); large ones as the frame itself, because inline
+    values are validated row by row when the chart is built."""
+    if len(frame) > 200:
+        return frame
     return alt.InlineData(values=json.loads(frame.to_json(orient="records", double_precision=15)))
 
 

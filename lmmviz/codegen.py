@@ -282,7 +282,7 @@ def r_script(r: FitRecipe) -> str:
         "library(lme4)",
         "",
     ]
-    if r.source == "seed" or r.inline():
+    if r.inline():
         lines = (r.csv_text or "").rstrip("\n").split("\n")
         out.append("dat <- read.csv(text = c(")
         out += [f"  {r_str(line)}{',' if i < len(lines) - 1 else ''}" for i, line in enumerate(lines)]

@@ -11,7 +11,7 @@ import streamlit as st
 import lmmviz
 from lmmviz.charts import MODEL_LABELS, chart_png, chart_svg
 from lmmviz.cli import dumps
-from lmmviz.codegen import APP_MAX_SECONDS, FitRecipe, python_script, r_script
+from lmmviz.codegen import APP_MAX_SECONDS, MAX_INLINE_ROWS, FitRecipe, python_script, r_script
 from lmmviz.report import anova_text, summary_text
 from lmmviz.share import encode_state
 
@@ -37,10 +37,12 @@ def recipe(page) -> FitRecipe:
         kind = "sim"
     else:
         sim, kind = None, ("seed" if source == "seed" else "csv")
+    # The data go into the scripts only when small; large data are read from the CSV download.
+    csv_text = compute.data_csv(data).decode("utf-8") if data.n_obs <= MAX_INLINE_ROWS else None
     return FitRecipe(
         y=data.y, x=data.x, group=data.group, models=s.models, reml=s.reml, optimizer=s.opt,
         start=s.start, step=s.step, ftol=s.ftol, xtol=s.xtol, maxeval=s.maxeval, max_seconds=APP_MAX_SECONDS,
-        source=kind, sim=sim, csv_text=compute.data_csv(data).decode("utf-8"),
+        source=kind, sim=sim, csv_text=csv_text,
     )
 
 
