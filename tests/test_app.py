@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -263,6 +264,29 @@ def test_bad_upload_shows_one_line_and_the_app_stays_usable():
     at.session_state["tab"] = "Fit"
     run(at)
     assert metrics(at)["Random slope"] == "\u22128.21"
+
+
+def test_user_strings_are_never_markup():
+    evil_x = "![x](http://example.invalid/x.png)"
+    evil_y = "<script>alert(1)</script>"
+    rows = "".join(f"<b>s{i % 3}</b>,{i % 4},{10 + i % 4 + (i % 3) * 5}\n" for i in range(24))
+    raw = f"grp :red[g] [link](http://example.invalid),{evil_x},{evil_y}\n{rows}".encode()
+    at = app({"tab": "data"})
+    at.file_uploader(key="upload").set_value(("evil.csv", raw, "text/csv"))
+    run(at)
+    at.selectbox(key="map_g").set_value("grp :red[g] [link](http://example.invalid)")
+    at.selectbox(key="map_x").set_value(evil_x)
+    at.selectbox(key="map_y").set_value(evil_y)
+    run(at)
+    assert "24 rows used" in texts(at)
+    for tab in ("Data", "Fit"):
+        at.session_state["tab"] = tab
+        run(at)
+        shown = texts(at) + "\n".join(w.label for w in at.text_input) + "\n".join(m.label for m in at.metric)
+        assert not re.search(r"(?<!\\)<(script|b>)", shown)
+        assert not re.search(r"(?<!\\)!(?!\\)\[", shown) and "](http" not in shown
+        assert not re.search(r"(?<!\\):red(?!\\)\[", shown)
+    assert not at.exception and not [e for e in at.error]
 
 
 def test_upload_with_unusable_column_choice():

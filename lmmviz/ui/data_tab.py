@@ -100,9 +100,9 @@ def render_data_tab(page) -> None:
         with st.expander("Upload a CSV or TSV file", expanded=state.src == "upload"):
             _upload(page)
         with st.expander("Axis labels and units"):
-            st.text_input(f"x axis label (default: {data.x})", key="xlab", max_chars=80,
+            st.text_input(f"x axis label (default: {md(data.x)})", key="xlab", max_chars=80,
                           placeholder="e.g. dosage (mg)")
-            st.text_input(f"y axis label (default: {data.y})", key="ylab", max_chars=80,
+            st.text_input(f"y axis label (default: {md(data.y)})", key="ylab", max_chars=80,
                           placeholder="e.g. pain (0-500 scale)")
     with right:
         st.markdown("##### Validation")
