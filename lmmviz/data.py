@@ -191,7 +191,10 @@ def _decode(raw: bytes) -> tuple[str, str]:
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="strict"), "utf-8 (BOM)"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise DataError("the file is UTF-16 text that is cut off or damaged (an odd number of bytes)") from None
     # UTF-16 without a BOM: every other byte of ASCII text is NUL.
     head = raw[:4096]
     if len(head) >= 4 and head.count(0) > len(head) // 3:
@@ -239,8 +242,15 @@ def _sniff_delimiter(text: str) -> str:
 
 def _looks_like_not_a_table(text: str) -> str | None:
     head = text.lstrip()[:2048].lower()
+    first = head.split("\n", 1)[0]
     if head.startswith(("<!doctype", "<html", "<?xml", "<head", "<body", "<table", "<div")):
         return "an HTML or XML page"
+    # Other markup (SVG, XML without a declaration): a first line that opens a tag and
+    # has no separator. A CSV header such as "<b>id</b>,x,y" has separators.
+    if re.match(r"<[a-z!?/]", head) and not any(d in first for d in ",;\t|"):
+        return "an HTML or XML page"
+    if head.startswith("{\\rtf"):
+        return "an RTF document"
     if head.startswith(("{", "[")):
         return "JSON"
     return None
@@ -434,7 +444,9 @@ def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role:
     are not numbers (a semicolon file's guess is per file; columns can differ)."""
     raw = table_or_frame[name]
     if raw.dtype.kind in "iufb":
-        return raw.to_numpy(dtype=float), np.zeros(len(raw), bool), 0, decimal
+        # Numeric columns of in-memory frames; NaN and pd.NA are missing values.
+        missing = raw.isna().to_numpy()
+        return raw.to_numpy(dtype=float, na_value=np.nan), missing, 0, decimal
     text = raw.astype(str)
     values, thousands = to_numbers(text, decimal)
     missing = text.str.strip().str.lower().isin(NA_MARKERS).to_numpy() | raw.isna().to_numpy()
@@ -491,6 +503,10 @@ def prepare(
         def rows(i: int) -> str:
             return f"data row {i + 1}"
     cols = [str(c) for c in frame.columns]
+    if list(frame.columns) != cols:  # names that are not text (0, 1, 2 ...) are matched as text
+        frame = frame.set_axis(cols, axis=1)
+    if frame.empty or len(frame) == 0:
+        raise DataError("the table has no data rows")
     if y is None or x is None or group is None:
         guess = guess_columns(frame)
         y = y or guess["y"]

@@ -257,3 +257,45 @@ def test_cli_missing_file_and_folder(tmp_path):
     p = _run_cli(["fit", str(tmp_path / "missing.csv")])
     _check_cli_outcome(p.returncode, p.stdout.decode(), p.stderr.decode(),
                        {"outcome": "error", "phrase": "no such file"})
+
+
+# --------------------------------------------------------------------------- in-memory frames (the app's path)
+
+
+def _frames():
+    import numpy as np
+    import pandas as pd
+
+    base = pd.read_csv(CORPUS / "clean.csv")
+    na_first = [None] + list(base.pain[1:])
+    return {
+        "int column names": (base.set_axis([0, 1, 2], axis=1), ("2", "1", "0"), {}),
+        "nullable Float64 with NA": (base.assign(pain=pd.array(na_first, dtype="Float64")), None,
+                                     {"missing value": 1}),
+        "nullable Int64 with NA": (base.assign(dose=pd.array([None] + [int(v) for v in base.dose[1:] * 10],
+                                                             dtype="Int64")), None, {"missing value": 1}),
+        "float NaN and inf": (base.assign(pain=[np.nan, np.inf] + list(base.pain[2:])), None,
+                              {"missing value": 1, "infinite value": 1}),
+        "category group": (base.assign(subject=base.subject.astype("category")), None, {}),
+        "string group": (base.assign(subject=base.subject.astype("string")), None, {}),
+        "numeric group": (base.assign(subject=base.subject.map({c: i for i, c in enumerate("ABCDEF")})),
+                          None, {}),
+    }
+
+
+@pytest.mark.parametrize("name", list(_frames()))
+def test_prepare_in_memory_frames(name):
+    frame, cols, dropped = _frames()[name]
+    y, x, group = cols or ("pain", "dose", "subject")
+    data = lmmviz.prepare(frame, y=y, x=x, group=group)
+    assert data.dropped == dropped
+    assert data.n_obs == 30 - sum(dropped.values())
+    assert data.frame[group].map(type).eq(str).all()
+
+
+def test_prepare_refuses_an_empty_frame_in_one_line():
+    import pandas as pd
+
+    with pytest.raises(DataError) as info:
+        lmmviz.prepare(pd.DataFrame({"g": [], "x": [], "y": []}), y="y", x="x", group="g")
+    _check_message(str(info.value), "no data rows")

@@ -227,6 +227,12 @@ def build() -> None:
                for a, b, c in zip(BASE_G, BASE_X, BASE_Y)]
     add("json_renamed.csv", json.dumps(records, indent=1), "a JSON array of records renamed to .csv",
         [err("JSON")])
+    add("svg_renamed.csv", '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">\n'
+        '<rect width="10" height="10"/>\n</svg>\n', "an SVG image (XML without a declaration)", [err("XML")])
+    add("rtf_renamed.csv", "{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}}\nsubject, dose, pain\\par\n}\n",
+        "a rich-text (RTF) document, as WordPad saves", [err("RTF")])
+    add("utf16_truncated.csv", b"\xff\xfe" + CLEAN_TEXT.encode("utf-16-le") + b"\x0a",
+        "UTF-16 with BOM and an odd number of bytes (cut off mid-character)", [err("UTF-16")])
     add("html_page.csv",
         "<!DOCTYPE html>\n<html><head><title>data</title></head><body>\n<table>\n"
         "<tr><th>subject</th><th>dose</th><th>pain</th></tr>\n"
