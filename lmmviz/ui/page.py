@@ -103,15 +103,18 @@ def build_page(state: State) -> tuple[Page, State]:
         state = replace(state, sel=None)  # a subject of other data, or a mangled link
         st.session_state["sel"] = ""
     page = Page(state, loaded, compute.pooled(loaded), per_group)
-    for model in state.mixed_models:
-        res = compute.fit_model(loaded, model, state.reml, state.opt, compute.settings_tuple(state, model))
-        if res.fit is None:
-            page.errors[model] = res.error
-            continue
-        page.fits[model] = res.fit
-        if state.opt != "robust":
-            ref = compute.robust_reference(loaded, model, state.reml)
-            if ref.fit is not None:
-                page.references[model] = ref.fit
+    # The spinner appears only when the fits take longer than half a second (new data or
+    # settings on a large data set); cached fits return at once.
+    with st.spinner(f"Fitting {len(state.mixed_models)} mixed model(s) to {loaded.data.n_obs:,} rows…"):
+        for model in state.mixed_models:
+            res = compute.fit_model(loaded, model, state.reml, state.opt, compute.settings_tuple(state, model))
+            if res.fit is None:
+                page.errors[model] = res.error
+                continue
+            page.fits[model] = res.fit
+            if state.opt != "robust":
+                ref = compute.robust_reference(loaded, model, state.reml)
+                if ref.fit is not None:
+                    page.references[model] = ref.fit
     page.timings = {"data": t1 - t0, "fits": time.perf_counter() - t1}
     return page, state
