@@ -6,10 +6,16 @@ follow exactly, so that the deviance costs O(groups) per evaluation.
 
 Notation: ``W = [X, y]`` is the fixed-effects design with the response appended
 (k = p + 1 columns); the random-effects design ``Z`` is the columns ``zcols`` of X.
+
+Internally x is held centred and scaled, x' = (x − c)/s with s a power of two, and y
+centred. The model is the same, but the cross-products keep their digits when x sits
+far from 0 (years, say), and optimizers can work in well-conditioned coordinates.
+θ at the API is always lme4's θ for the raw x; :mod:`lmmviz.deviance` maps it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,6 +106,8 @@ class Design:
     sww: np.ndarray
     y_shift: float
     fixef_names: tuple[str, ...]
+    x_center: float = 0.0
+    x_scale: float = 1.0
 
     def __post_init__(self):
         # Contiguous copies for the hot path (strided views of szz are ~3× slower).
@@ -128,6 +136,25 @@ class Design:
         return len(self.fixef_names)
 
     @property
+    def internal_stats(self) -> GroupStats:
+        """The group statistics of the internal x' = (x − c)/s (y as given)."""
+        return _scaled_stats(self.stats, self.x_center, self.x_scale)
+
+    @property
+    def beta_map(self) -> np.ndarray:
+        """Q with β(raw x) = Q β(internal x') (before the intercept's y shift)."""
+        c, s = self.x_center, self.x_scale
+        if self.spec.within_between:
+            return np.array([[1.0, 0.0, -c / s], [0.0, 1.0 / s, 0.0], [0.0, 0.0, 1.0 / s]])
+        return np.array([[1.0, -c / s], [0.0, 1.0 / s]])
+
+    @property
+    def ldRX2_shift(self) -> float:
+        """log det(X'V⁻¹X) for raw x minus that for x' (= 2·(scaled columns)·log s)."""
+        k = 2 if self.spec.within_between else 1
+        return 2.0 * k * math.log(self.x_scale)
+
+    @property
     def q(self) -> int:
         return self.spec.q
 
@@ -142,6 +169,18 @@ class Design:
             xm = self.stats.mx[self.stats.codes]
             return np.column_stack([one, self.x - xm, xm])
         return np.column_stack([one, self.x])
+
+
+def _scaled_stats(st: GroupStats, c: float, s: float) -> GroupStats:
+    return GroupStats(st.labels, st.codes, st.n, (st.mx - c) / s, st.my, st.sxx / (s * s), st.sxy / s, st.syy)
+
+
+def internal_x_scale(x: np.ndarray) -> tuple[float, float]:
+    """(c, s): the mean of x and a power of two near its SD (so scaling is exact)."""
+    c = float(np.mean(x))
+    sd = float(np.std(x))
+    s = 2.0 ** round(math.log2(sd)) if sd > 0 and math.isfinite(sd) else 1.0
+    return c, s
 
 
 def _group_means_and_crossprods(st: GroupStats, within_between: bool, y_shift: float):
@@ -171,7 +210,8 @@ def make_design(data: Data, model: str = "intercept", stats: GroupStats | None =
     names = {"y": data.y, "x": data.x, "group": data.group}
     _check(spec, st, x, y, names)
     y_shift = float(y.mean())
-    wbar, C = _group_means_and_crossprods(st, spec.within_between, y_shift)
+    x_center, x_scale = internal_x_scale(x)
+    wbar, C = _group_means_and_crossprods(_scaled_stats(st, x_center, x_scale), spec.within_between, y_shift)
     S = st.n[:, None, None] * wbar[:, :, None] * wbar[:, None, :] + C
     zc = list(spec.zcols)
     return Design(
@@ -185,6 +225,8 @@ def make_design(data: Data, model: str = "intercept", stats: GroupStats | None =
         sww=S.sum(axis=0),
         y_shift=y_shift,
         fixef_names=spec.fixef_names(data.x),
+        x_center=x_center,
+        x_scale=x_scale,
     )
 
 

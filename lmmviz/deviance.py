@@ -35,6 +35,38 @@ def lambda_entries(spec: ModelSpec, theta) -> tuple[float, float, float]:
     return tuple(0.0 if i is None else float(th[i]) for i in spec.lambda_index)  # type: ignore[return-value]
 
 
+def _chol_of_transformed(t1: float, t2: float, t3: float, c: float, s: float) -> tuple[float, float, float]:
+    """Lower Cholesky factor of M Λ Λ' M' for M = [[1, c], [0, s]], Λ = [[t1, 0], [t2, t3]].
+
+    l22 comes from |det(MΛ)| / l11, which has no cancellation."""
+    k11, k12 = t1 + c * t2, c * t3
+    l11 = math.hypot(k11, k12)
+    if l11 == 0.0:
+        return 0.0, 0.0, abs(s) * math.hypot(t2, t3)
+    l21 = (k11 * s * t2 + k12 * s * t3) / l11
+    l22 = abs(s * t1 * t3) / l11
+    return l11, l21, l22
+
+
+def internal_lambda(design: Design, theta) -> tuple[float, float, float]:
+    """lme4's θ (for the raw x) → the factor Λ' for the internal x' = (x − c)/s.
+
+    With x = c + s·x', a group's effects on (1, x) are b' = M b on (1, x'), M = [[1, c],
+    [0, s]], so Λ'Λ'ᵀ = M ΛΛᵀ Mᵀ. Intercept-only models are unaffected."""
+    t = lambda_entries(design.spec, theta)
+    if design.spec.q == 1:
+        return t
+    return _chol_of_transformed(*t, design.x_center, design.x_scale)
+
+
+def theta_from_internal(design: Design, lam) -> np.ndarray:
+    """The inverse of :func:`internal_lambda` for the correlated slope model."""
+    if design.spec.name != "slope":
+        raise ValueError("only the correlated slope model is optimized in internal coordinates")
+    c, s = design.x_center, design.x_scale
+    return np.array(_chol_of_transformed(*map(float, lam), -c / s, 1.0 / s))
+
+
 def lambda_matrix(spec: ModelSpec, theta) -> np.ndarray:
     """Λ as a q × q lower-triangular matrix."""
     l11, l21, l22 = lambda_entries(spec, theta)
@@ -67,7 +99,7 @@ def update_factor(design: Design, theta) -> Factor:
     few dozen vector operations of length G and two (G × k)ᵀ(G × k) products.
     """
     spec = design.spec
-    t1, t2, t3 = lambda_entries(spec, theta)
+    t1, t2, t3 = internal_lambda(design, theta)
     m = design.zz  # contiguous (G,) arrays m11[, m12, m22]
     zw = design.zw  # contiguous (G, k) arrays Z[:, i]'W
     if spec.q == 1:
@@ -114,7 +146,7 @@ def objective(design: Design, factor: Factor, reml: bool) -> Objective:
         return Objective(math.inf, factor.ldL2, math.nan, math.nan)
     d = np.diag(R)
     pwrss = float(d[p] ** 2)
-    ldRX2 = float(2.0 * np.log(d[:p]).sum())
+    ldRX2 = float(2.0 * np.log(d[:p]).sum()) + design.ldRX2_shift
     if not pwrss > 0.0:
         return Objective(math.inf, factor.ldL2, ldRX2, pwrss)
     if reml:
@@ -161,7 +193,7 @@ class Solution:
     beta: np.ndarray
     vcov_unscaled: np.ndarray  # (RX'RX)⁻¹; vcov(β̂) = σ² × this
     sigma: float
-    u: np.ndarray  # spherical modes (G, q)
+    u: np.ndarray  # spherical modes (G, q), for the internal x
     b: np.ndarray  # conditional modes (G, q) on the scale of the data
     condvar: np.ndarray  # (G, q, q) conditional covariance of b (lme4's condVar)
 
@@ -176,30 +208,38 @@ def solve(design: Design, theta, reml: bool = True) -> Solution:
     RXtRX = f.P[:p, :p]
     rhs = f.P[:p, p]
     beta_c = np.linalg.solve(RXtRX, rhs)
-    vcov_unscaled = np.linalg.inv(RXtRX)
     sigma = math.sqrt(obj.pwrss / (design.n - p if reml else design.n))
     # c_g = cu_g − RZX_g β̂ ; then L_g' u_g = c_g.
     B = np.stack(f.B, axis=1)  # (G, q, k)
     c = B[:, :, p] - B[:, :, :p] @ beta_c
-    lam = lambda_matrix(design.spec, theta)
+    t1, t2, t3 = internal_lambda(design, theta)
     G = design.n_groups
     if q == 1:
         u = (c[:, 0] / f.l11)[:, None]
-        k = lam[0, 0] / f.l11
+        k = t1 / f.l11
         condvar = (sigma**2 * k * k)[:, None, None]
+        lam = np.array([[t1]])
     else:
         u2 = c[:, 1] / f.l22
         u1 = (c[:, 0] - f.l21 * u2) / f.l11
         u = np.column_stack([u1, u2])
         # K = L⁻¹ Λ' ; Var(b | y) = σ² K'K
-        t1, t2, t3 = lam[0, 0], lam[1, 0], lam[1, 1]
         K = np.zeros((G, 2, 2))
         K[:, 0, 0] = t1 / f.l11
         K[:, 0, 1] = t2 / f.l11
         K[:, 1, 0] = -f.l21 * K[:, 0, 0] / f.l22
         K[:, 1, 1] = (t3 - f.l21 * K[:, 0, 1]) / f.l22
         condvar = sigma**2 * np.einsum("gki,gkj->gij", K, K)
+        lam = np.array([[t1, 0.0], [t2, t3]])
     b = u @ lam.T
-    beta = beta_c.copy()
+    # Back from the internal x' = (x − c)/s to the raw x.
+    Q = design.beta_map
+    beta = Q @ beta_c
     beta[0] += design.y_shift
+    vcov_unscaled = Q @ np.linalg.inv(RXtRX) @ Q.T
+    if q == 2:
+        cs, s = design.x_center, design.x_scale
+        Minv = np.array([[1.0, -cs / s], [0.0, 1.0 / s]])
+        b = b @ Minv.T
+        condvar = Minv @ condvar @ Minv.T
     return Solution(obj, beta, vcov_unscaled, sigma, u, b, condvar)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .data import Data
 from .design import Design, make_design
-from .deviance import Deviance, lambda_matrix, make_deviance, solve
+from .deviance import Deviance, internal_lambda, lambda_matrix, make_deviance, solve, theta_from_internal
 from .optimizers import (
     REGISTRY, ROBUST, OptimizerSettings, OptSummary, get_optimizer, optimizer_label, run_optimizer,
 )
@@ -68,34 +68,66 @@ def _checked_start(design: Design, start) -> np.ndarray:
     return th
 
 
+def _run_internal(name: str, f: Deviance, design: Design, phi0, s: OptimizerSettings, label: str) -> OptSummary:
+    """Optimize the slope model over the factor φ for the internal x' = (x − c)/s.
+
+    Same model, same criterion; but in φ the intercept and slope effects are nearly
+    uncorrelated and of similar size, so trust-region and simplex steps fit the
+    problem. The summary and its fit log are mapped back to lme4's θ."""
+    def g(phi):
+        return f(theta_from_internal(design, phi))
+
+    run = run_optimizer(name, g, phi0, f.lower, s, start_label=label)
+    to_raw = lambda v: tuple(float(t) for t in theta_from_internal(design, v))  # noqa: E731
+    log = np.array([to_raw(v) for v in run.fitlog_theta]).reshape(run.fitlog_theta.shape)
+    return replace(run, initial=to_raw(run.initial), final=to_raw(run.final), fitlog_theta=log,
+                   settings=run.settings.with_start(to_raw(run.initial)))
+
+
 def _robust(f: Deviance, design: Design, s: OptimizerSettings):
     """NLopt BOBYQA from several starts, then a Nelder-Mead polish of the best.
 
     The starts are lme4's, a moment estimate, and boundary points near it; they
     cost a few hundred O(groups) evaluations and catch the local optima that a
     single run from lme4's start falls into (the seed's random-slope and
-    uncorrelated models).
+    uncorrelated models). For the correlated slope model, runs and the polish also
+    work in the coordinates of centred, scaled x, where a raw x far from 0 cannot
+    stretch the criterion's valleys out of an optimizer's reach.
     """
-    starts = candidate_starts(design)
+    starts = [(label, th, False) for label, th in candidate_starts(design)]
     if s.start is not None:
-        starts.insert(0, ("your start", np.maximum(np.array(s.start, float), f.lower)))
+        starts.insert(0, ("your start", np.maximum(np.array(s.start, float), f.lower), False))
+    internal = design.spec.name == "slope"
+    if internal:
+        starts.append(("lme4's start for centred, scaled x", np.array([1.0, 0.0, 1.0]), True))
+        moment = next((th for label, th, _ in starts if label == "moment start"), None)
+        if moment is not None:
+            starts.append(("moment start for centred, scaled x",
+                           np.array(internal_lambda(design, moment)), True))
     deadline = time.perf_counter() + s.max_seconds
     runs: list[OptSummary] = []
-    for label, th in starts:
+    for label, th, in_internal in starts:
         left = deadline - time.perf_counter()
         if left <= 0 and runs:
             break
-        runs.append(run_optimizer("nlopt_bobyqa", f, th, f.lower,
-                                  replace(s, max_seconds=max(left, 0.5)), start_label=label))
+        budget = replace(s, max_seconds=max(left, 0.5))
+        if in_internal:
+            runs.append(_run_internal("nlopt_bobyqa", f, design, th, budget, label))
+        else:
+            runs.append(run_optimizer("nlopt_bobyqa", f, th, f.lower, budget, start_label=label))
     best = min(runs, key=lambda r: r.fmin if math.isfinite(r.fmin) else math.inf)
     left = deadline - time.perf_counter()
     if math.isfinite(best.fmin) and left > 0:
-        step = 0.05 * max(1.0, float(np.max(np.abs(best.final))))
-        polish = run_optimizer(
-            "nlopt_neldermead", f, best.final, f.lower,
-            replace(s, initial_step=step, max_seconds=max(left, 0.5)),
-            start_label=f"polish of best ({best.start_label})",
-        )
+        label = f"polish of best ({best.start_label})"
+        budget = replace(s, max_seconds=max(left, 0.5))
+        if internal:
+            phi = np.array(internal_lambda(design, best.final))
+            step = 0.05 * max(1.0, float(np.max(np.abs(phi))))
+            polish = _run_internal("nlopt_neldermead", f, design, phi, replace(budget, initial_step=step), label)
+        else:
+            step = 0.05 * max(1.0, float(np.max(np.abs(best.final))))
+            polish = run_optimizer("nlopt_neldermead", f, best.final, f.lower,
+                                   replace(budget, initial_step=step), start_label=label)
         runs.append(polish)
         if polish.fmin < best.fmin:
             best = polish
