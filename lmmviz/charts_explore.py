@@ -28,6 +28,15 @@ OPTIMUM_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab0
 MAX_GROUP_COLORS = 20
 
 
+def _natural(chart):
+    """Keep the plotting area at the size asked for, axes and legends around it.
+
+    Streamlit gives a chart without ``autosize`` the type "fit", which squeezes the
+    legends into the width and shrinks the plot (a map with two legends loses half
+    of it); "pad" lets the chart grow around its plot."""
+    return chart.properties(autosize=alt.AutoSizeParams(type="pad", contains="padding"))
+
+
 def _fmt(v: float, digits: int = 4) -> str:
     return f"{v:.{digits}g}" if isinstance(v, (int, float)) and math.isfinite(v) else "–"
 
@@ -69,7 +78,7 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 260) ->
         x=alt.X("slope:Q", scale=alt.Scale(zero=True, padding=12), title=f"fixed {x_name} slope"),
         y=alt.Y("optimizer:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False)),
     ).properties(width=width, height=height, title=f"…and the {x_name} slope it reports")
-    return alt.hconcat(crit.add_params(pick), alt.layer(zero, slope)).resolve_scale(y="shared")
+    return _natural(alt.hconcat(crit.add_params(pick), alt.layer(zero, slope)).resolve_scale(y="shared"))
 
 
 # --------------------------------------------------------------------------- landscape
@@ -159,7 +168,7 @@ def landscape_map(
             path_tips.append(alt.Tooltip("corr:Q", title="correlation", format=".3f"))
         layers.append(alt.Chart(fr).mark_line(strokeWidth=1.6, clip=True).encode(
             x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys), order="evaluation:Q",
-            detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path"),
+            detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path", legend=alt.Legend(labelLimit=280)),
             opacity=op, tooltip=path_tips,
         ))
         end_tips = [alt.Tooltip("run:N"), alt.Tooltip("point:N"), alt.Tooltip("verdict:N"),
@@ -189,8 +198,8 @@ def landscape_map(
     chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
     if params:
         chart = chart.add_params(*params)
-    return chart.properties(width=width, height=height, title=alt.TitleParams(
-        f"{m.criterion_name} over the two random-effect SDs", subtitle=[third]))
+    return _natural(chart.properties(width=width, height=height, title=alt.TitleParams(
+        f"{m.criterion_name} over the two random-effect SDs", subtitle=[third])))
 
 
 def curve_chart(
@@ -227,7 +236,7 @@ def curve_chart(
         f"{curve.criterion_name} against θ", subtitle=(
             [f"at θ = 0 (no {group} variation) it is {curve.at_zero:.2f}"] + list(curve.notes))))
     if paths is None or not len(paths.frame):
-        return top
+        return _natural(top)
     run_pick = alt.selection_point(fields=["run"], bind="legend", name="run_pick_curve")
     fr, ends = _path_frames(paths, "theta", None, xr, None, max_path_points)
     runs = paths.runs
@@ -238,7 +247,8 @@ def curve_chart(
     ysort = alt.Y("run:N", sort=runs, title=None)
     strip = alt.Chart(fr).mark_line(point=alt.OverlayMarkDef(size=14), strokeWidth=1, clip=True).encode(
         x=alt.X("px:Q", scale=xs, title=title), y=ysort, order="evaluation:Q", detail="run:N",
-        color=alt.Color("run:N", scale=colors, title="optimizer"), opacity=op, tooltip=tips)
+        color=alt.Color("run:N", scale=colors, title="optimizer", legend=alt.Legend(labelLimit=280)), opacity=op,
+        tooltip=tips)
     marks = alt.Chart(ends).mark_point(filled=True, stroke="black", strokeWidth=0.8, clip=True).encode(
         x=alt.X("px:Q", scale=xs), y=ysort,
         shape=alt.Shape("point:N", scale=alt.Scale(domain=["start", "end"], range=["square", "diamond"]),
@@ -250,7 +260,7 @@ def curve_chart(
     bottom = alt.layer(strip, marks).add_params(run_pick).properties(
         width=width, height=max(60, 22 * len(runs)),
         title=alt.TitleParams("where each optimizer evaluated θ, in order", fontSize=12))
-    return alt.vconcat(top, bottom).resolve_scale(x="shared")
+    return _natural(alt.vconcat(top, bottom).resolve_scale(x="shared"))
 
 
 def slice_chart(s: Slice, width: int = 520, height: int = 260) -> alt.LayerChart | alt.HConcatChart:
@@ -294,12 +304,12 @@ def slice_chart(s: Slice, width: int = 520, height: int = 260) -> alt.LayerChart
         subtitle=[f"it rises {s.barrier_a:.2f} above {s.label_a} and {s.barrier_b:.2f} above {s.label_b}: "
                   "a local optimizer sitting at either end sees only uphill around it"]), pts_full)
     if s.zoom is None:
-        return full
+        return _natural(full)
     z = s.zoom
     lo, hi = float(z["t"].min()), float(z["t"].max())
     zp = pts[(pts["t"] >= lo) & (pts["t"] <= hi)]
     zoom = panel(z, (lo, hi), alt.TitleParams("zoom on the ridge", subtitle=[f"t from {lo:.3g} to {hi:.3g}"]), zp)
-    return alt.hconcat(full, zoom.properties(width=int(width * 0.6)))
+    return _natural(alt.hconcat(full, zoom.properties(width=int(width * 0.6))))
 
 
 # --------------------------------------------------------------------------- traces
@@ -335,16 +345,17 @@ def trace_chart(
         y = alt.Y(f"{ycol}:Q", scale=alt.Scale(zero=False, domain=[best - 0.02 * (top - best), top], clamp=True),
                   title="criterion" + (" (best so far)" if best_so_far else ""))
     fr = fr[np.isfinite(fr[ycol].astype(float))]
-    return alt.Chart(fr).mark_line(strokeWidth=1.5, clip=True, interpolate="step-after" if best_so_far else "linear").encode(
+    line = alt.Chart(fr).mark_line(strokeWidth=1.5, clip=True, interpolate="step-after" if best_so_far else "linear")
+    return _natural(line.encode(
         x=alt.X("evaluation:Q", title="evaluation number"),
         y=y,
-        color=alt.Color("run:N", scale=_run_color(paths.runs), title="optimizer"),
+        color=alt.Color("run:N", scale=_run_color(paths.runs), title="optimizer", legend=alt.Legend(labelLimit=280)),
         opacity=op,
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("verdict:N"), alt.Tooltip("evaluation:Q"),
                  alt.Tooltip("criterion:Q", format=".6f"), alt.Tooltip("best_so_far:Q", format=".6f")],
     ).add_params(run_pick).properties(width=width, height=height, title=alt.TitleParams(
         "Optimizer traces", subtitle=["every evaluation of the criterion, in order (values far above the start "
-                                      "are clipped)" if not log else "distance above the best value found"]))
+                                      "are clipped)" if not log else "distance above the best value found"])))
 
 
 # --------------------------------------------------------------------------- random effects
@@ -396,7 +407,7 @@ def caterpillar_chart(
             "Random intercepts" if term == "(Intercept)" else f"Random slopes of {term}",
             subtitle=[note] if note else ["BLUP ± 1.96 conditional SD"]))
         panels.append(panel)
-    return alt.hconcat(*panels)
+    return _natural(alt.hconcat(*panels))
 
 
 def shrinkage_frame(per_group: pd.DataFrame, ranef: pd.DataFrame) -> pd.DataFrame:
@@ -497,17 +508,22 @@ def shrinkage_chart(
     if not small:
         layers.append(base.mark_text(align="left", dx=7, dy=-7, fontSize=11).encode(
             x=alt.X("ols_intercept:Q", scale=xs), y=alt.Y("ols_slope:Q", scale=ys), text="group:N"))
+    groups = alt.layer(*layers)  # one shared colour legend for the groups
+    layers = [groups]
     if len(extra):
         ref_scale = dict(domain=["population (fixed effects)", "pooled OLS (ignores groups)"])
-        layers.append(alt.Chart(extra).mark_point(size=260, filled=True, stroke="white", strokeWidth=1).encode(
+        legend = alt.Legend(labelLimit=260, symbolSize=160)
+        layers.append(alt.Chart(extra).mark_point(size=260, filled=True, opacity=0.95).encode(
             x=alt.X("intercept:Q", scale=xs), y=alt.Y("slope:Q", scale=ys),
-            shape=alt.Shape("what:N", title="reference", scale=alt.Scale(**ref_scale, range=["cross", "diamond"])),
-            fill=alt.Fill("what:N", title="reference", scale=alt.Scale(**ref_scale, range=["black", "#d62728"])),
+            shape=alt.Shape("what:N", title="reference", legend=legend,
+                            scale=alt.Scale(**ref_scale, range=["cross", "diamond"])),
+            color=alt.Color("what:N", title="reference", legend=legend,
+                            scale=alt.Scale(**ref_scale, range=["black", "#d62728"])),
             tooltip=[alt.Tooltip("what:N"), alt.Tooltip("intercept:Q", format=".4g"),
                      alt.Tooltip("slope:Q", title=f"{x_name} slope", format=".4g")]))
-    sub = ["hollow: each group's own OLS line; arrowhead: its line in the mixed model"]
+    sub = [f"hollow: each {group}'s own OLS line; arrowhead: its line in the mixed model"]
     if note:
         sub.append(note)
-    return alt.layer(*layers).resolve_scale(shape="independent", fill="independent").properties(
+    return _natural(alt.layer(*layers).resolve_scale(shape="independent", color="independent")).properties(
         width=width, height=height, title=alt.TitleParams("Shrinkage: partial pooling toward the population",
                                                           subtitle=sub))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -172,16 +173,26 @@ class BatchDeviance:
 
     ``self(thetas)`` takes an (N, n_theta) array and returns N criteria; a θ where
     the fixed-effects factor is not positive definite gives ``inf``, as
-    :func:`lmmviz.deviance.objective` does. Groups with identical Z′Z share one
+    :func:`lmmviz.deviance.objective` does. Groups with the same Z′Z share one
     weight, so designs where every subject has the same doses cost O(distinct
     designs) per θ.
+
+    For the random-slope models every group is written in its own centred basis
+    (1, x − x̄_g), where Z′Z = diag(n, Sxx): the variance of the group's line at
+    its mean dose is formed as a sum of squares and every factor's determinant as
+    a sum of positive terms, so no digits are lost however far the doses sit from 0
+    or however strongly intercepts and slopes are correlated. That costs about a
+    dozen passes over (θ, group) pairs. ``fast=True`` expands the same algebra into
+    one matrix product (three passes); it can lose about 1e-8 relative where the
+    slope SD is tens of residual SDs, which is harmless for locating a minimum and
+    is what the profile search uses before the exact evaluation of each grid point.
     """
 
     design: Design
     reml: bool
-    mvec: np.ndarray = field(repr=False)  # (U, 4): m11, 2·m12, m22, det M  (q=1: (U, 1))
+    keys: np.ndarray = field(repr=False)  # (U, 1): n (q = 1); (U, 3): n, x̄, Sxx (q = 2)
     counts: np.ndarray = field(repr=False)  # (U,) groups per distinct Z′Z
-    cmat: np.ndarray = field(repr=False)  # (U, 4·k²) or (U, k²): summed R-products
+    cmat: np.ndarray = field(repr=False)  # (U, k²) (q = 1) or (U, 4·k²): summed W-products
 
     @property
     def n_theta(self) -> int:
@@ -191,44 +202,107 @@ class BatchDeviance:
     def n_distinct(self) -> int:
         return len(self.counts)
 
-    def _sigma(self, T: np.ndarray) -> np.ndarray:
-        """θ → [S11, S12, S22, det Σ] of Σ = ΛΛ′ (N × 4); q = 1: [θ²]."""
-        spec = self.design.spec
-        if spec.q == 1:
-            return T[:, :1] ** 2
-        if spec.n_theta == 3:
-            t1, t2, t3 = T[:, 0], T[:, 1], T[:, 2]
-            return np.column_stack([t1 * t1, t1 * t2, t2 * t2 + t3 * t3, (t1 * t3) ** 2])
-        t1, t2 = T[:, 0], T[:, 1]
-        return np.column_stack([t1 * t1, np.zeros_like(t1), t2 * t2, (t1 * t2) ** 2])
+    @cached_property
+    def _basis(self) -> np.ndarray:
+        """Rows 1 and x̄_g (2 × U)."""
+        return np.ascontiguousarray(np.vstack([np.ones(len(self.keys)), self.keys[:, 1]]))
 
-    def _chunk(self, T: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _dterms(self) -> np.ndarray:
+        """Rows 1, Sxx_g and n_g·Sxx_g (3 × U)."""
+        n, sxx = self.keys[:, 0], self.keys[:, 2]
+        return np.ascontiguousarray(np.vstack([np.ones(len(n)), sxx, n * sxx]))
+
+    @cached_property
+    def _fast_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """For ``fast=True``: rows [1, n, 2n·x̄, n·x̄² + Sxx, n·Sxx] giving D from
+        [1, S11, S12, S22, det Σ], and the W-products premultiplied so that one
+        product with 1/D gives the weights of S11, S12, S22 and det Σ."""
+        n, xb, sxx = self.keys[:, 0], self.keys[:, 1], self.keys[:, 2]
+        C0, C1, C23 = self._cparts
+        k2 = C0.shape[1]
+        C3, E = C23[:, :k2], C23[:, k2:]
+        dm = np.vstack([np.ones_like(n), n, 2 * n * xb, n * xb * xb + sxx, n * sxx])
+        cm = np.hstack([C0, 2 * xb[:, None] * C0 + C1, (xb * xb)[:, None] * C0 + xb[:, None] * C1 + C3, E])
+        return np.ascontiguousarray(dm), np.ascontiguousarray(cm)
+
+    @cached_property
+    def _cparts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The W-products as contiguous (U, k²), (U, k²) and (U, 2k²) blocks."""
+        k2 = self.cmat.shape[1] // 4
+        C = self.cmat.reshape(-1, 4, k2)
+        return (np.ascontiguousarray(C[:, 0]), np.ascontiguousarray(C[:, 1]),
+                np.ascontiguousarray(C[:, 2:].reshape(-1, 2 * k2)))
+
+    def _factor(self, T: np.ndarray) -> tuple[np.ndarray, ...]:
+        """θ (lme4's, for the raw x) → K = MΛ, the factor for the design's own x.
+
+        When the design holds x' = (x − c)/s (see :mod:`lmmviz.design`), a group's
+        effects on (1, x') are M b with M = [[1, c], [0, s]]."""
+        c, s = _x_map(self.design)
+        t1 = T[:, 0]
+        if self.design.spec.n_theta == 3:
+            t2, t3 = T[:, 1], T[:, 2]
+        else:  # uncorrelated: Λ = diag(θ₁, θ₂)
+            t2, t3 = np.zeros_like(t1), T[:, 1]
+        return t1 + c * t2, c * t3, s * t2, s * t3, (s * t1 * t3) ** 2
+
+    def _chunk(self, T: np.ndarray, fast: bool = False) -> np.ndarray:
         d = self.design
         k = d.sww.shape[0]
-        p = d.p
-        S = self._sigma(T)
-        mv = self.mvec
-        # D = 1 + S·mvecᵀ, written out: a BLAS call with an inner dimension of 4 gains
-        # nothing and suffers most when the cores are shared
-        D = 1.0 + S[:, :1] * mv[:, 0]
-        for j in range(1, mv.shape[1]):
-            D += S[:, j:j + 1] * mv[:, j]
-        ldL2 = np.log(D) @ self.counts
-        np.reciprocal(D, out=D)
-        W = D @ self.cmat
-        if d.spec.q == 1:
-            contrib = S[:, :1] * W
+        N = len(T)
+        if d.spec.q == 2 and fast:
+            k11, k12, k21, k22, det = self._factor(T)
+            S = np.column_stack([k11 * k11 + k12 * k12, k11 * k21 + k12 * k22, k21 * k21 + k22 * k22, det])
+            dm, cm = self._fast_parts
+            D = np.column_stack([np.ones(N), S]) @ dm
+            ldL2 = np.log(D) @ self.counts
+            np.reciprocal(D, out=D)
+            contrib = np.einsum("na,nak->nk", S, (D @ cm).reshape(N, 4, k * k))
+        elif d.spec.q == 1:
+            s2 = T[:, :1] ** 2
+            D = 1.0 + s2 * self.keys[:, 0]  # 1 + θ²·n_g
+            ldL2 = np.log(D) @ self.counts
+            np.reciprocal(D, out=D)
+            contrib = s2 * (D @ self.cmat)
         else:
-            W = W.reshape(len(T), 4, k * k)
-            contrib = np.einsum("na,nak->nk", S, W)
+            n, sxx = self.keys[:, 0], self.keys[:, 2]
+            k11, k12, k21, k22, det = self._factor(T)
+            one = np.ones_like(k11)
+            s22 = k21 * k21 + k22 * k22
+            # The covariance of each group's line in the basis (1, x − x̄_g):
+            # v = K′(1, x̄_g) and s11 = |v|² as a sum of squares (never cancels),
+            # s12 = k11·k21 + k12·k22 + s22·x̄_g. Outer products of a few per-θ and
+            # per-group columns are written as small matrix products (one pass each).
+            v1 = np.column_stack([k11, k21]) @ self._basis
+            v2 = np.column_stack([k12, k22]) @ self._basis
+            s11 = v1 * v1
+            v2 *= v2
+            s11 += v2
+            s12 = np.column_stack([k11 * k21 + k12 * k22, s22]) @ self._basis
+            D = np.column_stack([one, s22, det]) @ self._dterms  # 1 + s22·Sxx + det Σ·n·Sxx
+            s11n = s11 * n
+            D += s11n
+            ldL2 = np.log(D) @ self.counts
+            np.reciprocal(D, out=D)
+            s11 *= D
+            s12 *= D
+            C0, C1, C23 = self._cparts
+            W = D @ C23  # [Σ_g C3/D | Σ_g E/D]
+            contrib = s11 @ C0
+            contrib += s12 @ C1
+            contrib += s22[:, None] * W[:, :k * k]
+            contrib += det[:, None] * W[:, k * k:]
         P = d.sww.reshape(1, k * k) - contrib
-        return _criterion_from_p(P.reshape(-1, k, k), ldL2, d.n, p, self.reml)
+        return _criterion_from_p(P.reshape(N, k, k), ldL2, d.n, d.p, self.reml,
+                                 float(getattr(d, "ldRX2_shift", 0.0)))
 
-    def __call__(self, thetas, progress: Progress = None, start: float = 0.0, span: float = 1.0) -> np.ndarray:
+    def __call__(self, thetas, progress: Progress = None, start: float = 0.0, span: float = 1.0,
+                 fast: bool = False) -> np.ndarray:
         with _one_blas_thread():
-            return self._evaluate(thetas, progress, start, span)
+            return self._evaluate(thetas, progress, start, span, fast)
 
-    def _evaluate(self, thetas, progress: Progress, start: float, span: float) -> np.ndarray:
+    def _evaluate(self, thetas, progress: Progress, start: float, span: float, fast: bool = False) -> np.ndarray:
         T = np.atleast_2d(np.asarray(thetas, dtype=float))
         if T.shape[1] != self.n_theta:
             raise ValueError(f"model {self.design.spec.name!r} takes {self.n_theta} θ values, got {T.shape[1]}")
@@ -238,7 +312,7 @@ class BatchDeviance:
         out = np.empty(len(T))
         step = max(1, CHUNK_ELEMENTS // max(self.n_distinct, 1))
         for s in range(0, len(T), step):
-            out[s:s + step] = self._chunk(T[s:s + step])
+            out[s:s + step] = self._chunk(T[s:s + step], fast)
             _report(progress, start + span * min(s + step, len(T)) / len(T))
         out[bad] = np.inf
         return out
@@ -255,7 +329,13 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _criterion_from_p(P: np.ndarray, ldL2: np.ndarray, n: int, p: int, reml: bool) -> np.ndarray:
+def _x_map(design: Design) -> tuple[float, float]:
+    """(c, s) of the design's internal x' = (x − c)/s; (0, 1) for a design on the raw x."""
+    return float(getattr(design, "x_center", 0.0)), float(getattr(design, "x_scale", 1.0))
+
+
+def _criterion_from_p(P: np.ndarray, ldL2: np.ndarray, n: int, p: int, reml: bool,
+                      ldRX2_shift: float = 0.0) -> np.ndarray:
     """Batched Cholesky of the (k × k) blocks → REML criterion or −2 log-likelihood."""
     N, k, _ = P.shape
     L = np.zeros_like(P)
@@ -269,7 +349,7 @@ def _criterion_from_p(P: np.ndarray, ldL2: np.ndarray, n: int, p: int, reml: boo
             L[:, i, j] = (P[:, i, j] - np.einsum("nm,nm->n", L[:, i, :j], L[:, j, :j])) / ljj
     d = np.einsum("nii->ni", L)
     pwrss = d[:, p] ** 2
-    ldRX2 = 2.0 * np.log(d[:, :p]).sum(axis=1)
+    ldRX2 = 2.0 * np.log(d[:, :p]).sum(axis=1) + ldRX2_shift  # as lmmviz.deviance.objective
     ok &= pwrss > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         if reml:
@@ -283,31 +363,27 @@ def _criterion_from_p(P: np.ndarray, ldL2: np.ndarray, n: int, p: int, reml: boo
 def batch_deviance(source: Data | Design, model: str | None = None, reml: bool = True) -> BatchDeviance:
     """Precompute the per-group products for :class:`BatchDeviance` (O(groups), once)."""
     d = _design(source, model)
-    M, R = d.szz, d.szw
     k = d.sww.shape[0]
     if d.spec.q == 1:
-        keys = M[:, 0, 0][:, None]
-        C = np.einsum("gi,gj->gij", R[:, 0, :], R[:, 0, :]).reshape(len(M), k * k)
+        # Z = 1: Z′W is the group's row of sums n·w̄
+        R = d.szw[:, 0, :]
+        keys = d.szz[:, 0, 0][:, None]
+        C = np.einsum("gi,gj->gij", R, R).reshape(len(R), k * k)
     else:
-        # Z = [1, x] and W = [1, x, y − shift] in every group (design.py). det M and
-        # R′adj(M)R come from the centred statistics: written as m11·m22 − m12² and
-        # m22·r1r1′ − m12·(r1r2′ + r2r1′) + m11·r2r2′ they lose digits to
-        # cancellation when a group's doses sit far from 0 (the seed's do).
-        st = d.stats
-        m11, m12, m22 = M[:, 0, 0], M[:, 0, 1], M[:, 1, 1]
-        n_g, sxx = st.n, st.sxx
-        keys = np.column_stack([m11, 2.0 * m12, m22, n_g * sxx])
-        r1, r2 = R[:, 0, :], R[:, 1, :]
-        C1 = np.einsum("gi,gj->gij", r1, r1)
-        C2 = np.einsum("gi,gj->gij", r1, r2)
-        C2 = C2 + C2.transpose(0, 2, 1)
-        C3 = np.einsum("gi,gj->gij", r2, r2)
+        # Z = [1, x] and W = [1, x, y − shift] in every group (lmmviz.design), on the
+        # design's own x. In the centred basis Z′W has the rows n·w̄ and c = (0, Sxx, Sxy).
+        st = getattr(d, "internal_stats", d.stats)
+        n, sxx = st.n, st.sxx
         wbar = np.column_stack([np.ones_like(st.mx), st.mx, st.my - d.y_shift])
         cxw = np.column_stack([np.zeros_like(st.mx), sxx, st.sxy])
-        # det M · R′M⁻¹R = n·sxx·(n·w̄w̄′) + n·c c′, the projection of W on (1, x)
-        E = ((n_g * n_g * sxx)[:, None, None] * np.einsum("gi,gj->gij", wbar, wbar)
-             + n_g[:, None, None] * np.einsum("gi,gj->gij", cxw, cxw))
-        C = np.stack([C1, C2, C3, E], axis=1).reshape(len(M), 4 * k * k)
+        r1 = n[:, None] * wbar
+        C1 = np.einsum("gi,gj->gij", r1, r1)
+        C2 = np.einsum("gi,gj->gij", r1, cxw)
+        C2 = C2 + C2.transpose(0, 2, 1)
+        C3 = np.einsum("gi,gj->gij", cxw, cxw)
+        E = sxx[:, None, None] * C1 + n[:, None, None] * C3  # det Σ · R′adj(Z′Z)R
+        keys = np.column_stack([n, st.mx, sxx])
+        C = np.stack([C1, C2, C3, E], axis=1).reshape(len(n), 4 * k * k)
     uniq, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     if len(uniq) == len(keys):
@@ -726,7 +802,7 @@ def _profile_corr(bd: BatchDeviance, a: np.ndarray, b: np.ndarray, tol: float, p
     def ev(idx, r):
         nonlocal done
         v = bd(coords_to_theta("slope", a[idx], b[idx], r), progress, min(done / budget, 0.95),
-               (1.0 / budget) * len(idx) / N)
+               (1.0 / budget) * len(idx) / N, fast=True)
         done += len(idx) / N
         return v
 
@@ -738,7 +814,9 @@ def _profile_corr(bd: BatchDeviance, a: np.ndarray, b: np.ndarray, tol: float, p
     lo = rc[np.maximum(j - 1, 0)]
     hi = rc[np.minimum(j + 1, n_coarse - 1)]
     x, fx, iters = _brent_bounded(ev, lo, hi, rc[j], F[everyone, j], tol)
-    return x, fx, n_coarse + iters
+    # the search ran on the fast expansion; every point's value is then computed exactly
+    fx = bd(coords_to_theta("slope", a, b, x), progress, min(done / budget, 0.95), 0.05)
+    return x, fx, n_coarse + iters + 1
 
 
 _SEGMENTS = {  # marching squares: corners BL=1, BR=2, TR=4, TL=8 above the level

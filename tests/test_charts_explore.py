@@ -209,22 +209,24 @@ def test_shrinkage_frame_and_chart(seed, many):
     assert abs(np.corrcoef(a, b)[0, 1]) == pytest.approx(1.0, abs=1e-9)
     pooled = lmmviz.pooled_ols(seed)
     spec = C.shrinkage_chart(frame, C.population_point(fit, pg), (pooled.intercept, pooled.slope), "dosage").to_dict()
-    marks = [_mark(u) for u in spec["layer"]]
+    groups, reference = spec["layer"]
+    marks = [_mark(u) for u in _units(spec)]
     assert marks == ["rule", "point", "point", "point", "text", "point"]
-    rule = spec["layer"][0]
+    assert spec["resolve"]["scale"]["color"] == "independent"  # groups and references: two legends
+    rule = groups["layer"][0]
     assert (rule["encoding"]["x"]["field"], rule["encoding"]["x2"]["field"]) == ("ols_intercept", "mixed_intercept")
-    arrow = spec["layer"][2]
+    arrow = groups["layer"][2]
     assert arrow["mark"]["shape"] == "triangle" and arrow["encoding"]["angle"]["field"] == "angle"
-    assert spec["layer"][0]["encoding"]["color"]["field"] == "group"  # 3 subjects: one colour each
-    refs = _rows(spec, spec["layer"][-1])
+    assert groups["layer"][0]["encoding"]["color"]["field"] == "group"  # 3 subjects: one colour each
+    refs = _rows(spec, reference)
     assert [r["what"] for r in refs] == ["population (fixed effects)", "pooled OLS (ignores groups)"]
     assert refs[1]["slope"] == pytest.approx(7.855, abs=1e-3)
     _assert_tooltips(spec)
     data, big = many
     f2 = C.shrinkage_frame(lmmviz.per_group_ols(data), big.ranef)
     spec = C.shrinkage_chart(f2, C.population_point(big), x_name="dosage").to_dict()
-    assert "text" not in [_mark(u) for u in spec["layer"]]  # 200 labels would not be readable
-    assert spec["layer"][1]["encoding"]["color"] == {"value": "#4c78a8"}
+    assert "text" not in [_mark(u) for u in _units(spec)]  # 200 labels would not be readable
+    assert _units(spec)[1]["encoding"]["color"] == {"value": "#4c78a8"}
 
 
 def test_arrow_angles_point_from_own_to_mixed():
@@ -232,7 +234,7 @@ def test_arrow_angles_point_from_own_to_mixed():
                           "ols_intercept": [0.0, 10.0, 0.0], "ols_slope": [0.0, 0.0, 10.0],
                           "mixed_intercept": [10.0, 10.0, 0.0], "mixed_slope": [0.0, 10.0, 0.0]})
     spec = C.shrinkage_chart(frame, width=400, height=400).to_dict()
-    rows = {r["group"]: r["angle"] for r in _rows(spec, spec["layer"][2])}
+    rows = {r["group"]: r["angle"] for r in _rows(spec, _units(spec)[2])}
     # Vega turns the triangle clockwise from "up": right is 90°, up is 0°, down is 180°
     assert rows["a"] == pytest.approx(90.0) and rows["b"] == pytest.approx(0.0) and rows["c"] == pytest.approx(180.0)
 

@@ -296,7 +296,7 @@ def render_compare_tab(page) -> None:
     with c3:
         st.metric("Start θ", ", ".join(f"{t:.4g}" for t in comparison.start))
     key = (page.loaded.key, model, page.state.reml, start)
-    _compare_view(comparison, _cmp_frame(key, comparison), page.data.x, key)
+    _compare_view(comparison, _cmp_frame(key, comparison), page.x_title, key)
 
 
 # --------------------------------------------------------------------------- landscape
@@ -458,7 +458,7 @@ def render_landscape_tab(page) -> None:
             return
     settings = None
     _landscape_view(page.data, page.loaded.key, model, page.state.reml, settings, comparison, current_fit,
-                    page.data.group, n_groups, controls=c2)
+                    page.unit, n_groups, controls=c2)
 
 
 # --------------------------------------------------------------------------- random effects
@@ -508,7 +508,7 @@ def render_effects_tab(page) -> None:
         ss["re_model"] = "slope" if "slope" in options else options[0]
     st.selectbox("Model", options, key="re_model", format_func=MODEL_LABELS.get)
     ft = page.fits[ss["re_model"]]
-    _effects_view(ft, page.per_group, page.pooled, page.data.x, page.data.group, page.unit,
+    _effects_view(ft, page.per_group, page.pooled, page.x_title, page.unit, page.unit,
                   (page._fits_key(), ss["re_model"]))
 
 
