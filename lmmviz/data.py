@@ -24,6 +24,8 @@ MAX_DECOMPRESSED = 1 << 30
 MAX_LABEL = 200
 # |values| above this overflow when squared and summed over many rows.
 MAX_ABS_VALUE = 1e100
+# Spreads below this underflow when squared (sums of squares become 0 or denormal).
+MIN_SPREAD = 1e-150
 # Missing-value markers of numeric cells (compared in lower case).
 NA_MARKERS = frozenset({"", "na", "nan", "null", "none", "n/a", "#n/a", ".", "-", "missing"})
 # Missing-value markers of group labels: labels are text, so only the markers that
@@ -556,6 +558,13 @@ def prepare(
         raise DataError(
             f"values as large as {big:.3g} overflow the arithmetic: rescale the column (for example to other units)"
         )
+    for name, v in ((x, xk), (y, yk)):
+        spread = float(np.ptp(v))
+        if 0 < spread < MIN_SPREAD:
+            raise DataError(
+                f"the values of {_shown(name)} differ by at most {spread:.3g}, too little for the arithmetic "
+                "(their squares underflow): rescale the column (for example to other units)"
+            )
     out = pd.DataFrame({group: gtext.to_numpy()[keep], x: xk, y: yk})
     return Data(out, y=y, x=x, group=group, dropped=dropped, notes=tuple(notes))
 

@@ -377,8 +377,9 @@ csvish_text = st.text(
 )
 
 
+plain_number = st.floats(-1e6, 1e6, allow_nan=False).map(repr)
 number_cell = st.one_of(
-    st.floats(-1e6, 1e6, allow_nan=False).map(repr),
+    plain_number, plain_number, plain_number, plain_number, plain_number, plain_number,
     st.integers(-10**6, 10**6).map(str),
     st.floats(-1e4, 1e4, allow_nan=False).map(lambda v: f"{v:,.2f}"),
     st.floats(-1e4, 1e4, allow_nan=False).map(lambda v: f"{v:.3e}".replace(".", ",")),
@@ -386,7 +387,7 @@ number_cell = st.one_of(
     st.sampled_from(["NA", "", ".", "-", "inf", "-Infinity", "1e300", "1e400", "nan", "#N/A", " 7 ", '"8"']),
 )
 label_cell = st.one_of(st.sampled_from(["A", "B", "C", "01", "1", "none", "<b>x</b>", '"q,1"', "NA", ""]),
-                       st.text(alphabet="abc ,;\"'", max_size=4))
+                       st.sampled_from(["A", "B", "C", "D"]), st.text(alphabet="abc '", min_size=1, max_size=4))
 
 
 @st.composite
@@ -397,7 +398,7 @@ def messy_csv(draw) -> bytes:
     lines = [sep.join(["subject", "dose", "pain"])]
     for _ in range(n):
         lines.append(sep.join([draw(label_cell), draw(number_cell), draw(number_cell)]))
-    for _ in range(draw(st.integers(0, 3))):  # damage: drop or insert characters, blank lines
+    for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):  # damage: drop or insert characters, blank lines
         i = draw(st.integers(0, len(lines) - 1))
         line = lines[i]
         j = draw(st.integers(0, len(line)))
@@ -414,10 +415,10 @@ def test_reader_never_fails_with_anything_but_a_data_error(raw):
     """Arbitrary bytes and CSV-like garbage: a table, or a one-line DataError; with the
     columns guessed, a fit or a DataError."""
     try:
-        data = lmmviz.load(raw)
+        data = lmmviz.load(raw, y="pain", x="dose", group="subject")
     except DataError as err:
         assert str(err) and "\n" not in str(err) and len(str(err)) < 400
-        event("refused")
+        event(f"refused: {str(err)[:25]}")
         return
     event("loaded")
     try:

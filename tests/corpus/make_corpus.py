@@ -371,6 +371,8 @@ def build() -> None:
     a, b, c = big_x[12].split(",")
     big_x[12] = f"{a},-1.5e300,{c}"
     add("huge_x.csv", "\n".join(big_x) + "\n", "one x value of -1.5e300", [err("overflow")])
+    add("tiny_spread_x.csv", rows_text(BASE_G, [float(f"{v:g}e-200") for v in BASE_X], BASE_Y),
+        "x in units of 1e-200: its squares underflow", [err("too little")])
     big_y = CLEAN_TEXT.splitlines()
     a, b, c = big_y[20].split(",")
     big_y[20] = f"{a},{b},2e400"
