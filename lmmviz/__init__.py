@@ -26,7 +26,15 @@ __all__ = sorted(_WHERE)
 __version__ = "0.1.0"
 
 
+_SUBMODULES = frozenset({
+    "cli", "data", "design", "deviance", "fitting", "models", "optimizers", "reference", "report",
+    "results", "rformat", "theta", "landscape", "tour", "charts", "charts_explore", "share", "codegen",
+})
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'lmmviz' has no attribute {name!r}")

@@ -273,7 +273,8 @@ def make_fit(
     for i, nm in enumerate(re_names):
         ranef[nm] = b[:, i]
     for i, nm in enumerate(re_names):
-        ranef[f"condsd_{nm}"] = np.sqrt(sol.condvar[:, i, i])
+        # mapping back from centred x can leave a zero variance a rounding error below 0
+        ranef[f"condsd_{nm}"] = np.sqrt(np.maximum(sol.condvar[:, i, i], 0.0))
     ranef["line_intercept"] = line_a
     ranef["line_slope"] = line_b
     ranef["n"] = st.n.astype(int)
