@@ -737,6 +737,11 @@ def _brent_bounded(fun, a: np.ndarray, b: np.ndarray, x: np.ndarray, fx: np.ndar
     a, b, xf, fx = a.copy(), b.copy(), x.copy(), fx.copy()
     nfc, fulc, fnfc, ffulc = xf.copy(), xf.copy(), fx.copy(), fx.copy()
     rat, e = np.zeros_like(xf), np.zeros_like(xf)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf where the criterion fails: comparisons still hold
+        return _brent_loop(fun, a, b, xf, fx, nfc, fulc, fnfc, ffulc, rat, e, sqrt_eps, gm, xatol, maxiter)
+
+
+def _brent_loop(fun, a, b, xf, fx, nfc, fulc, fnfc, ffulc, rat, e, sqrt_eps, gm, xatol, maxiter):
     it = 0
     for it in range(1, maxiter + 1):
         xm = 0.5 * (a + b)
@@ -897,8 +902,8 @@ def _refine(design: Design, reml: bool, th0: np.ndarray) -> tuple[float, np.ndar
     th0 = np.maximum(np.asarray(th0, float), lower)
     scale = np.maximum(np.abs(th0), 1e-3 * max(1.0, float(np.max(np.abs(th0)))))
     run = run_optimizer("nlopt_bobyqa", lambda z: f(z * scale), th0 / scale, lower / scale,
-                        OptimizerSettings(initial_step=0.05, maxeval=2000, xtol_rel=1e-8, ftol_abs=1e-10,
-                                          max_seconds=30.0), start_label="grid point")
+                        OptimizerSettings(initial_step=0.05, maxeval=1000, xtol_rel=1e-8, ftol_abs=1e-10,
+                                          max_seconds=10.0), start_label="grid point")
     if not run.failed:
         th = np.maximum(np.asarray(run.final, float) * scale, lower)
         return float(f(th)), th
@@ -1038,8 +1043,11 @@ def map_2d(
         raise ValueError(f'third must be "profile" or "held", not {third!r}')
     Z = F.reshape(ny, nx)
     minima = _grid_minima(d, reml, model, Z, T)
-    fmin = float(np.nanmin(np.where(np.isfinite(F), F, np.nan)))
-    best = min(fmin, float(minima["criterion"].min()) if len(minima) else fmin)
+    evaluable = np.isfinite(F)
+    if not evaluable.any():
+        notes.append("the criterion cannot be evaluated anywhere on this grid: try other ranges")
+    fmin = float(F[evaluable].min()) if evaluable.any() else math.nan
+    best = min(fmin, float(minima["criterion"].min())) if len(minima) else fmin
     xlo, xhi = _log_edges(xs)
     ylo, yhi = _log_edges(ys)
     frame = pd.DataFrame({
