@@ -49,7 +49,11 @@ class Measured:
     timed_out: bool = False
 
     def json(self) -> dict | None:
-        for line in reversed(self.stdout.strip().splitlines()):
+        try:  # a whole JSON document (the CLI's --json) ...
+            return json.loads(self.stdout)
+        except json.JSONDecodeError:
+            pass
+        for line in reversed(self.stdout.strip().splitlines()):  # ... or a last JSON line
             line = line.strip()
             if line.startswith("{"):
                 try:
