@@ -179,9 +179,24 @@ def _upload(page) -> None:
         col.selectbox(label, cols, key=key)
     if loaded.table is not None:
         st.caption(f"Preview of the file ({loaded.raw_rows:,} rows, first 100 shown, as read):")
-        st.dataframe(loaded.table.frame.head(100), width="stretch", height=220)
+        st.dataframe(preview_frame(loaded.table.frame), width="stretch", height=220)
         if loaded.table.notes:
             st.caption(md("; ".join(loaded.table.notes)))
+
+
+def preview_frame(frame: pd.DataFrame, rows: int = 100) -> pd.DataFrame:
+    """The first rows of a file as read, safe to show: column names made unique (Arrow
+    refuses duplicates, e.g. two unused columns called "note")."""
+    head = frame.head(rows).copy()
+    seen: dict[str, int] = {}
+    names = []
+    for c in map(str, head.columns):
+        seen[c] = seen.get(c, 0) + 1
+        names.append(c if seen[c] == 1 else f"{c} ({seen[c]})")
+    while len(set(names)) < len(names):  # "note (2)" was itself a column name
+        names = [f"{n} [{i + 1}]" for i, n in enumerate(names)]
+    head.columns = names
+    return head
 
 
 def _report(page) -> None:
