@@ -338,6 +338,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="rows ≤ 10^4, one repeat, no headline")
     p.add_argument("--max-rows", type=int, default=None, help="largest data size to run")
+    p.add_argument("--min-rows", type=int, default=0, help="smallest data size to run")
     p.add_argument("--with-10m", action="store_true", help="add 10^7 rows (lmmviz and pandas only)")
     p.add_argument("--no-lme4", action="store_true", help="do not run lme4 even if installed")
     p.add_argument("--no-statsmodels", action="store_true")
@@ -359,7 +360,7 @@ def main(argv=None) -> int:
         args.max_rows = args.max_rows or 10_000
         args.repeats = 1
     max_rows = args.max_rows or (10_000_000 if args.with_10m else 1_000_000)
-    publish = not args.quick and args.max_rows is None and not args.headline_only
+    publish = not args.quick and args.max_rows is None and not args.headline_only and not args.min_rows
     dest = HERE if publish else args.out
     args.out.mkdir(parents=True, exist_ok=True)
     env = child_env(native_blas=not args.keep_blas_env, lmmviz_root=args.lmmviz_root)
@@ -375,7 +376,7 @@ def main(argv=None) -> int:
     machine["loadavg_at_start"] = os.getloadavg()
     print("machine:", json.dumps(machine), flush=True)
 
-    grid = [c for c in GRID + (GRID_10M if args.with_10m else []) if c[0] <= max_rows]
+    grid = [c for c in GRID + (GRID_10M if args.with_10m else []) if args.min_rows <= c[0] <= max_rows]
     models = MODELS
     if args.headline_only:
         grid, models, args.no_correctness = [HEADLINE[:3]], (HEADLINE[3],), True
