@@ -41,18 +41,22 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, event, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 import lmmviz
 from lmmviz import DataError
-from lmmviz.data import GROUP_NA_MARKERS
+from lmmviz.data import GROUP_NA_MARKERS, MIN_SPREAD
 
 MODELS = ("intercept", "slope", "uncorrelated", "within_between")
 PROPS = settings(max_examples=40, deadline=None, derandomize=True, print_blob=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 FEW = settings(PROPS, max_examples=25)
 THETA_DIAGNOSTICS = {"singular", "corr_one", "few_groups"}
+# β from two runs on the same problem differ by the optimizer's stopping tolerance: for the
+# random-slope model up to ~5e-6 relative (seen when relabelling groups), i.e. ~1e-5 SE.
+# Allow 1e-4 standard errors (the engine's acceptance vs lme4 is 1e-3 SE).
+FIXEF_SE_TOL = 1e-4
 
 
 def make_data(g, x, y) -> lmmviz.Data:
@@ -80,6 +84,13 @@ def crit_tol(crit: float) -> float:
     return 1e-6 * max(1.0, abs(crit))
 
 
+def opt_tol(crit: float) -> float:
+    """Optima of equivalent problems whose deviance differs in rounding (x transformed, data
+    stacked): the optimizer's path differs, and it stops within ~2e-6 relative (seen: 1.5e-4
+    of 72). Distinct local optima are much further apart (0.04 of 115 in the seed-2881 case)."""
+    return 1e-5 * max(1.0, abs(crit))
+
+
 def assert_finite(fit) -> None:
     assert math.isfinite(fit.criterion)
     assert np.all(np.isfinite(fit.beta)) and np.all(np.isfinite(fit.theta))
@@ -91,11 +102,16 @@ def theta_codes(fit) -> set[str]:
     return {d.code for d in fit.diagnostics} & THETA_DIAGNOSTICS
 
 
-def near_singular_threshold(fit) -> bool:
+def _diagonal(model: str) -> tuple[int, ...]:
     from lmmviz.models import get_model
 
-    diag = [fit.theta[i] for i in get_model(fit.model).diagonal()]
-    return any(0.3e-4 < t < 3e-4 for t in diag)
+    return get_model(model).diagonal()
+
+
+def near_singular_threshold(*fits) -> bool:
+    """Some diagonal θ is small enough that a flat criterion lets it cross lme4's 1e-4
+    singularity threshold between two runs on equivalent data (seen: 1.5e-3 and 2.9e-4)."""
+    return any(0 < fit.theta[i] < 1e-2 for fit in fits for i in _diagonal(fit.model))
 
 
 # --------------------------------------------------------------------------- data strategies
@@ -126,20 +142,27 @@ def raw_data(draw):
     return g, x, y
 
 
-@st.composite
-def model_data(draw, balanced: bool = False, min_groups: int = 4):
-    """Data drawn from a well-conditioned random-slope model; the RNG seed comes from hypothesis."""
-    seed = draw(st.integers(0, 2**32 - 1))
-    G = draw(st.integers(min_groups, 8))
+def model_recipe(seed: int, G: int, m: int | None = None):
+    """A random-slope data set: G subjects of 4-8 rows (m each if given), x spread within
+    and between subjects, intercept SD 3, slope SD 0.7, residual SD 1."""
     rng = np.random.default_rng(seed)
-    sizes = np.full(G, draw(st.integers(4, 8))) if balanced else rng.integers(4, 9, G)
+    sizes = np.full(G, m) if m else rng.integers(4, 9, G)
     g = np.repeat([f"s{i}" for i in range(G)], sizes)
     x = np.repeat(rng.normal(0, 2, G), sizes) + rng.uniform(-2, 2, sizes.sum())
     u = np.repeat(rng.normal(0, 3, G), sizes)
     v = np.repeat(rng.normal(0, 0.7, G), sizes)
     y = 10 + u + (1.5 + v) * x + rng.normal(0, 1, sizes.sum())
-    note(f"seed={seed} G={G} sizes={list(sizes)}")
     return g, x, np.round(y, 6)
+
+
+@st.composite
+def model_data(draw, balanced: bool = False, min_groups: int = 4):
+    """Data drawn from a well-conditioned random-slope model; the RNG seed comes from hypothesis."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    G = draw(st.integers(min_groups, 8))
+    m = draw(st.integers(4, 8)) if balanced else None
+    note(f"model_recipe(seed={seed}, G={G}, m={m})")
+    return model_recipe(seed, G, m)
 
 
 # --------------------------------------------------------------------------- 1. robustness
@@ -149,10 +172,6 @@ def model_data(draw, balanced: bool = False, min_groups: int = 4):
 @given(raw_data(), st.sampled_from(MODELS), st.booleans())
 def test_fit_is_finite_or_refused(data, model, reml):
     g, x, y = data
-    # x that varies only in its last digits (spread below 1e-6 of its size) breaks the
-    # engine today: see test_nearly_constant_x_is_refused below (a known failure).
-    spread = float(np.ptp(x))
-    assume(spread == 0 or spread > 1e-6 * float(np.max(np.abs(x))))
     try:
         d = make_data(g, x, y)
         fit = lmmviz.fit(d, model, reml=reml)
@@ -178,8 +197,8 @@ def test_shuffling_rows_changes_nothing(data, model, rnd):
     a = lmmviz.fit(make_data(g, x, y), model)
     b = lmmviz.fit(make_data(g[perm], x[perm], y[perm]), model)
     assert_close(b.criterion, a.criterion, "criterion", abs_=crit_tol(a.criterion))
-    assert_close(b.beta, a.beta, "fixef", rel=1e-6, abs_=1e-6 * max(1.0, float(np.max(a.se))))
-    if not near_singular_threshold(a):
+    assert_close(b.beta, a.beta, "fixef", rel=1e-6, abs_=FIXEF_SE_TOL * float(np.max(a.se)))
+    if not near_singular_threshold(a, b):
         assert theta_codes(a) == theta_codes(b)
 
 
@@ -194,8 +213,8 @@ def test_relabelling_groups_changes_nothing(data, model, rnd):
     a = lmmviz.fit(make_data(g, x, y), model)
     b = lmmviz.fit(make_data([relabel[v] for v in g], x, y), model)
     assert_close(b.criterion, a.criterion, "criterion", abs_=crit_tol(a.criterion))
-    assert_close(b.beta, a.beta, "fixef", rel=1e-6, abs_=1e-6 * max(1.0, float(np.max(a.se))))
-    if not near_singular_threshold(a):
+    assert_close(b.beta, a.beta, "fixef", rel=1e-6, abs_=FIXEF_SE_TOL * float(np.max(a.se)))
+    if not near_singular_threshold(a, b):
         assert theta_codes(a) == theta_codes(b)
     # The conditional modes follow their groups.
     ra = a.ranef.set_index("group").iloc[:, 0]
@@ -214,7 +233,7 @@ def test_shifting_y(data, model, shift, reml):
     assert_close(b.beta[0], a.beta[0] + shift, "intercept", rel=1e-5, abs_=1e-4 * max(1.0, a.se[0]))
     assert_close(b.beta[1:], a.beta[1:], "slopes", rel=1e-5, abs_=1e-4 * max(1.0, float(np.max(a.se))))
     assert_close(b.sigma, a.sigma, "sigma", rel=1e-4)
-    if not near_singular_threshold(a):
+    if not near_singular_threshold(a, b):
         assert theta_codes(a) == theta_codes(b)
 
 
@@ -230,10 +249,32 @@ def test_scaling_y(data, model, c, reml):
     assert_close(b.criterion, expected, "criterion", abs_=crit_tol(a.criterion))
     assert_close(b.beta, c * a.beta, "fixef", rel=1e-4, abs_=1e-4 * abs(c) * max(1.0, float(np.max(a.se))))
     assert_close(b.sigma, abs(c) * a.sigma, "sigma", rel=1e-4)
-    if not a.singular:
+    # θ is unchanged: a's θ is optimal for c·y too. Near the boundary the criterion is
+    # too flat for θ itself to be compared (θ₂₂ = 3e-4 and 1.5e-3 give the same criterion).
+    at = lmmviz.fit_at(make_data(g, x, c * y), model, a.theta, reml=reml)
+    assert_close(at.criterion, expected, "criterion of c·y at the θ of y", abs_=crit_tol(a.criterion))
+    if min(a.theta[i] for i in _diagonal(model)) > 1e-2:
         assert_close(b.theta, a.theta, "theta", rel=1e-3, abs_=1e-3)
-    if not near_singular_threshold(a):
+    if not near_singular_threshold(a, b):
         assert theta_codes(a) == theta_codes(b)
+
+
+@PROPS
+@given(model_data(min_groups=3), st.booleans())
+def test_nested_models_are_ordered(data, reml):
+    """Same X, nested random effects: intercept ⊂ uncorrelated ⊂ slope (θ's extra entries 0),
+    so each optimum is at most the smaller model's."""
+    g, x, y = data
+    fits = {}
+    for model in ("intercept", "uncorrelated", "slope"):
+        try:
+            fits[model] = lmmviz.fit(make_data(g, x, y), model, reml=reml)
+        except DataError:
+            return
+    event("all three fitted")
+    tol = opt_tol(fits["intercept"].criterion)
+    assert fits["uncorrelated"].criterion <= fits["intercept"].criterion + tol, fits
+    assert fits["slope"].criterion <= fits["uncorrelated"].criterion + tol, fits
 
 
 def lambda_of(model: str, theta) -> np.ndarray:
@@ -275,7 +316,7 @@ def x_transform_check(data, model, a, c, reml) -> None:
     detail = (f"original {f0.criterion!r} θ={f0.theta}; transformed {f1.criterion!r} θ={f1.theta}, "
               f"expected {f0.criterion + shift!r} at θ={at.theta}")
     assert_close(f1.criterion, f0.criterion + shift, f"optimum after transforming x ({detail})",
-                 abs_=crit_tol(f0.criterion))
+                 abs_=opt_tol(f0.criterion))
     slope_names = slice(1, None)
     assert_close(np.asarray(f1.beta[slope_names]) * c, f0.beta[slope_names], "slopes",
                  rel=1e-3, abs_=1e-3 * max(1.0, float(np.max(f0.se))))
@@ -304,7 +345,7 @@ def test_stacking_two_copies_doubles_the_ml_deviance(data, model):
     at = lmmviz.fit_at(d2, model, a.theta, reml=False)
     assert_close(at.criterion, 2 * a.criterion, "2 × deviance at θ̂", abs_=1e-7 * max(1, abs(a.criterion)))
     b = lmmviz.fit(d2, model, reml=False)
-    assert_close(b.criterion, 2 * a.criterion, "deviance of the doubled data", abs_=2 * crit_tol(a.criterion))
+    assert_close(b.criterion, 2 * a.criterion, "deviance of the doubled data", abs_=2 * opt_tol(a.criterion))
     assert_close(b.beta, a.beta, "fixef", rel=1e-3, abs_=1e-3 * max(1.0, float(np.max(a.se))))
     assert_close(b.se * math.sqrt(2), a.se, "se", rel=1e-2)
     assert_close(b.sigma, a.sigma, "sigma", rel=1e-3)
@@ -364,6 +405,10 @@ def test_written_tables_read_back_exactly(rows, dialect, encoding, eol, gz):
     raw = text.encode(encoding)
     if gz:
         raw = gzip.compress(raw, mtime=0)
+    if any(0 < np.ptp(frame[c].to_numpy()) < MIN_SPREAD for c in ("x", "y")):
+        with pytest.raises(DataError, match="too little"):  # squares would underflow
+            lmmviz.load(raw, y="y", x="x", group="group")
+        return
     data = lmmviz.load(raw, y="y", x="x", group="group")
     assert data.dropped_rows == 0
     assert list(data.frame["group"]) == list(frame["group"])
@@ -428,9 +473,9 @@ def test_reader_never_fails_with_anything_but_a_data_error(raw):
     assert_finite(fit)
 
 
-# --------------------------------------------------------------------------- known engine failures
-# Found by the properties above and fixed in the engine: x is held centred and scaled
-# inside the design, and the robust default also optimizes the slope model there.
+# --------------------------------------------------------------------------- engine findings, now regressions
+# Found by the properties above (strict xfails until fixed in 1b04579: x is held centred
+# and scaled inside the design, and the robust default also optimizes the slope model there).
 
 # A well-conditioned random-slope data set (model_data's recipe, seed 14: 6 groups, 35 rows)
 # on which the robust default stops 0.43 above the optimum once x is shifted by 100.
@@ -489,3 +534,87 @@ def test_nearly_constant_x_is_refused_or_fitted(example, reml):
     except DataError:
         return
     assert_finite(fit)
+
+
+# --------------------------------------------------------------------------- engine findings still open
+# Tiny data sets where x has one or two huge values: the uncorrelated model breaks
+# (LinAlgError, FloatingPointError, or a fit far above the nested intercept model's optimum
+# with NaN SEs), and the nested order intercept ≥ uncorrelated ≥ slope fails. Found by
+# test_fit_is_finite_or_refused and test_nested_models_are_ordered with more examples than
+# CI runs (derandomize=False, 1,000-1,500 examples). Suggested fix: start each richer model
+# also from the nested model's optimum, e.g. (θ_intercept, 0) and (θ_intercept, 0, 0), which
+# guarantees the order, and keep solve() from failing where the deviance was finite.
+EXTREME_X = {
+    "A": (["g0", "g0", "g1", "g1", "g1"], [0, 0, 0, 0, 1e8], [0, 0, 0, 1000, 0]),
+    "B": (["g0", "g0", "g1", "g1", "g1"], [0, 0, 0, 0, 1e8], [0, 0, 0, 1, 0]),
+    "C": (["g0", "g1", "g1", "g1", "g1"], [0, 0, 0, 0, 1e8], [0, 0, 0, 1, 0]),
+    "D": (["g0", "g1", "g2", "g3", "g3", "g3", "g3", "g3", "g3"], [0] * 7 + [1e8, 2.4e9], [0] * 8 + [1]),
+    "E": (["g0", "g1", "g1", "g2", "g2", "g3", "g3", "g3", "g3"], [0] * 7 + [1e8, 2.3e9], [0] * 8 + [1]),
+    "F": (["g0", "g0", "g1", "g1", "g2", "g2", "g3", "g3", "g3"],
+          [50, 50, 50, 50, -9.53415061e9, 9.99999e13, 2.46435656e13, 50, 50], [0] * 8 + [1]),
+}
+_OPEN = {  # (example, reml): what happens today
+    ("A", True): "uncorrelated: LinAlgError('Singular matrix') in solve()",
+    ("B", True): "slope 41.8938 > uncorrelated 41.0647",
+    ("C", True): "uncorrelated 42.9060 > intercept 42.5824 (and slope 42.3997)",
+    ("D", True): "uncorrelated: FloatingPointError('the model cannot be evaluated at this θ')",
+    ("D", False): "uncorrelated: FloatingPointError",
+    ("E", True): "uncorrelated 9.0517 > intercept 6.6580",
+    ("E", False): "uncorrelated -11.4880 with NaN SEs > intercept -51.7936",
+    ("F", True): "uncorrelated: FloatingPointError",
+    ("F", False): "uncorrelated: FloatingPointError",
+}
+
+
+@pytest.mark.parametrize("key,reml", [
+    pytest.param(k, r, marks=pytest.mark.xfail(strict=True, reason=f"engine: {_OPEN[(k, r)]}"))
+    if (k, r) in _OPEN else (k, r)
+    for k in EXTREME_X for r in (True, False)
+])
+def test_extreme_x_nested_models_fit_in_order(key, reml):
+    g, x, y = EXTREME_X[key]
+    d = make_data(g, x, y)
+    fits = {}
+    for model in ("intercept", "uncorrelated", "slope"):
+        try:
+            fits[model] = lmmviz.fit(d, model, reml=reml)
+        except DataError:
+            return
+        assert_finite(fits[model])
+    tol = opt_tol(fits["intercept"].criterion)
+    assert fits["uncorrelated"].criterion <= fits["intercept"].criterion + tol
+    assert fits["slope"].criterion <= fits["uncorrelated"].criterion + tol
+
+
+# The robust default's blind spot on well-conditioned data: model_recipe(seed=2881, G=5) under
+# ML has two optima of the random-slope model. All seven robust runs (lme4's start, the moment
+# starts, the boundary starts, the centred-x starts) and the polish stop at the interior one,
+# 114.80582 (θ = 0.759, 0.471, 0.806; converged, no warning), while the boundary optimum
+# 114.76449 (θ = 0.283, 1.017, 0: singular) is 0.041 lower. Found by test_shifting_x (x + 2
+# reaches the lower one). compare() finds it with nlopt_neldermead and nlopt_newuoa, yet labels
+# all ten runs "best": its SAME_OPTIMUM is 1e-3 *relative* (0.11 here), while its docstring
+# says "within 1e-3 of the lowest criterion".
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine: the robust default stops at the interior optimum 114.80582 of the slope ML fit "
+    "(seed 2881), 0.041 above the singular boundary optimum 114.76449"))
+def test_robust_slope_ml_reaches_the_boundary_optimum():
+    d = make_data(*model_recipe(2881, 5))
+    fit = lmmviz.fit(d, "slope", reml=False)
+    better = lmmviz.fit_at(d, "slope", transformed_theta("slope", (1.7514804766, -1.0174733702, 1.5e-6), -2.0, 1.0),
+                           reml=False)
+    assert better.criterion == pytest.approx(114.76449, abs=1e-4)
+    assert fit.criterion <= better.criterion + 1e-6
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine: compare() labels runs 0.041 apart 'best' (SAME_OPTIMUM = 1e-3 relative to the "
+    "criterion, i.e. 0.11 here; its docstring says within 1e-3 of the lowest criterion)"))
+def test_compare_verdicts_separate_optima_0_04_apart():
+    d = make_data(*model_recipe(2881, 5))
+    result = lmmviz.compare(d, "slope", reml=False)
+    best = min(e.fit.criterion for e in result.entries if e.fit)
+    for e in result.entries:
+        if e.fit and e.fit.criterion > best + 1e-3:
+            assert e.verdict == "local optimum", (e.optimizer, e.fit.criterion, best)
