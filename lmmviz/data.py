@@ -268,7 +268,7 @@ def read_table(source: str | Path | bytes | BinaryIO) -> Table:
     if isinstance(source, str) and source == "-":
         import sys
 
-        raw = sys.stdin.buffer.read()
+        raw = _read_stream(sys.stdin.buffer)
     else:
         raw = _read_bytes(source)
     if raw.startswith(b"\x1f\x8b"):
