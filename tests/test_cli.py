@@ -188,6 +188,12 @@ def test_usage_errors_are_one_line_with_exit_2(args, phrase):
     assert_usage_error(run(*args), phrase)
 
 
+def test_endless_binary_input_is_refused_quickly():
+    # /dev/zero never ends: the reader must look at its start and stop, not read it all.
+    assert_usage_error(run("fit", "/dev/zero"), "binary")
+    assert_usage_error(run("fit", "-", stdin=bytes(5_000_000)), "binary")
+
+
 def test_help_is_fast_and_clean():
     p = run("--help")
     assert p.returncode == 0 and b"fit" in p.stdout and p.stderr == b""
