@@ -202,12 +202,19 @@ def _group_means_and_crossprods(st: GroupStats, within_between: bool, y_shift: f
 
 def make_design(data: Data, model: str = "intercept", stats: GroupStats | None = None) -> Design:
     """Build the :class:`Design` for ``model`` (lme4's ``lFormula``), checking identifiability."""
-    spec = get_model(model)
     frame = data.frame
     x = frame[data.x].to_numpy(dtype=float)
     y = frame[data.y].to_numpy(dtype=float)
     st = stats if stats is not None else group_stats(frame[data.group].to_numpy(), x, y)
-    names = {"y": data.y, "x": data.x, "group": data.group}
+    return _build(get_model(model), st, x, y, {"y": data.y, "x": data.x, "group": data.group})
+
+
+def derive_design(design: Design, model: str) -> Design:
+    """The design of another model on the same data, reusing the group statistics."""
+    return _build(get_model(model), design.stats, design.x, design.y, dict(design.names))
+
+
+def _build(spec: ModelSpec, st: GroupStats, x: np.ndarray, y: np.ndarray, names: dict[str, str]) -> Design:
     _check(spec, st, x, y, names)
     y_shift = float(y.mean())
     x_center, x_scale = internal_x_scale(x)
@@ -224,7 +231,7 @@ def make_design(data: Data, model: str = "intercept", stats: GroupStats | None =
         szw=np.ascontiguousarray(S[:, zc, :]),
         sww=S.sum(axis=0),
         y_shift=y_shift,
-        fixef_names=spec.fixef_names(data.x),
+        fixef_names=spec.fixef_names(names["x"]),
         x_center=x_center,
         x_scale=x_scale,
     )

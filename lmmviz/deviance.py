@@ -169,7 +169,11 @@ class Deviance:
     reml: bool = True
 
     def __call__(self, theta) -> float:
-        return objective(self.design, update_factor(self.design, theta), self.reml).criterion
+        # Far out in θ (or with extreme x) the factors overflow; the result is then
+        # reported as inf, so the floating-point warnings are noise.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = objective(self.design, update_factor(self.design, theta), self.reml).criterion
+        return value if math.isfinite(value) else math.inf
 
     @property
     def lower(self) -> np.ndarray:
@@ -205,9 +209,15 @@ def solve(design: Design, theta, reml: bool = True) -> Solution:
     p, q = design.p, design.q
     if not math.isfinite(obj.criterion):
         raise FloatingPointError("the model cannot be evaluated at this θ")
-    RXtRX = f.P[:p, :p]
-    rhs = f.P[:p, p]
-    beta_c = np.linalg.solve(RXtRX, rhs)
+    # Reuse the Cholesky factor of P: RX is its leading block, RX'β̂ = its last row.
+    try:
+        Lp = np.linalg.cholesky(f.P)
+        RXinv = np.linalg.inv(Lp[:p, :p])  # lower triangular, p ≤ 3
+    except np.linalg.LinAlgError:
+        raise FloatingPointError("the fixed effects cannot be estimated at this θ") from None
+    beta_c = RXinv.T @ Lp[p, :p]
+    if not np.all(np.isfinite(beta_c)):
+        raise FloatingPointError("the fixed effects cannot be estimated at this θ")
     sigma = math.sqrt(obj.pwrss / (design.n - p if reml else design.n))
     # c_g = cu_g − RZX_g β̂ ; then L_g' u_g = c_g.
     B = np.stack(f.B, axis=1)  # (G, q, k)
@@ -236,7 +246,7 @@ def solve(design: Design, theta, reml: bool = True) -> Solution:
     Q = design.beta_map
     beta = Q @ beta_c
     beta[0] += design.y_shift
-    vcov_unscaled = Q @ np.linalg.inv(RXtRX) @ Q.T
+    vcov_unscaled = Q @ (RXinv.T @ RXinv) @ Q.T
     if q == 2:
         cs, s = design.x_center, design.x_scale
         Minv = np.array([[1.0, -cs / s], [0.0, 1.0 / s]])

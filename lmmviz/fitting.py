@@ -17,19 +17,18 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .data import Data
-from .design import Design, make_design
+from .data import Data, DataError
+from .design import Design, derive_design, make_design
 from .deviance import Deviance, internal_lambda, lambda_matrix, make_deviance, solve, theta_from_internal
 from .optimizers import (
     REGISTRY, ROBUST, OptimizerSettings, OptSummary, get_optimizer, optimizer_label, run_optimizer,
 )
-from .results import Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow
+from .results import Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow, same_optimum
 from .theta import candidate_starts, lme4_start
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular
 GRAD_TOL = 0.002  # lme4's check.conv.grad
 HESS_TOL = 1e-6  # lme4's check.conv.hess
-SAME_OPTIMUM = 1e-3  # criteria closer than this count as one optimum
 FEW_GROUPS = 5
 
 
@@ -68,35 +67,81 @@ def _checked_start(design: Design, start) -> np.ndarray:
     return th
 
 
+def _run_mapped(name: str, f: Deviance, to_theta, phi0, lower, s: OptimizerSettings, label: str) -> OptSummary:
+    """Optimize f(to_theta(φ)) over φ; the summary and its fit log come back in lme4's θ."""
+    def g(phi):
+        return f(to_theta(np.asarray(phi, float)))
+
+    run = run_optimizer(name, g, phi0, lower, s, start_label=label)
+    to_raw = lambda v: tuple(float(t) for t in to_theta(np.asarray(v, float)))  # noqa: E731
+    log = np.array([to_raw(v) for v in run.fitlog_theta]).reshape(len(run.fitlog_theta), f.n_theta)
+    return replace(run, initial=to_raw(run.initial), final=to_raw(run.final), fitlog_theta=log,
+                   settings=run.settings.with_start(to_raw(run.initial)))
+
+
 def _run_internal(name: str, f: Deviance, design: Design, phi0, s: OptimizerSettings, label: str) -> OptSummary:
-    """Optimize the slope model over the factor φ for the internal x' = (x − c)/s.
+    """The slope model over the factor φ for the internal x' = (x − c)/s.
 
     Same model, same criterion; but in φ the intercept and slope effects are nearly
     uncorrelated and of similar size, so trust-region and simplex steps fit the
-    problem. The summary and its fit log are mapped back to lme4's θ."""
-    def g(phi):
-        return f(theta_from_internal(design, phi))
+    problem."""
+    return _run_mapped(name, f, lambda phi: theta_from_internal(design, phi), phi0, f.lower, s, label)
 
-    run = run_optimizer(name, g, phi0, f.lower, s, start_label=label)
-    to_raw = lambda v: tuple(float(t) for t in theta_from_internal(design, v))  # noqa: E731
-    log = np.array([to_raw(v) for v in run.fitlog_theta]).reshape(run.fitlog_theta.shape)
-    return replace(run, initial=to_raw(run.initial), final=to_raw(run.final), fitlog_theta=log,
-                   settings=run.settings.with_start(to_raw(run.initial)))
+
+def _run_on_boundary(f: Deviance, design: Design, zero: int, theta0, s: OptimizerSettings) -> OptSummary:
+    """BOBYQA with the diagonal entry ``zero`` of Λ held at 0: a variance at zero, or a
+    correlation at ±1. Boundary optima can hide beside interior ones that every
+    interior start falls into."""
+    free = [i for i in range(f.n_theta) if i != zero]
+
+    def embed(phi):
+        th = np.zeros(f.n_theta)
+        th[free] = phi
+        return th
+
+    name = design.spec.theta_names(design.names["x"], design.names["group"])[zero]
+    return _run_mapped("nlopt_bobyqa", f, embed, np.asarray(theta0, float)[free], f.lower[free], s,
+                       f"best point with {name} held at 0 (boundary)")
+
+
+NESTED = {"uncorrelated": "intercept", "slope": "uncorrelated"}
+
+
+def _nested_start(f: Deviance, design: Design, s: OptimizerSettings) -> tuple[str, np.ndarray] | None:
+    """The optimum of the model nested in this one, as a point of this one: the richer
+    model then never ends above the simpler one."""
+    inner = NESTED.get(design.spec.name)
+    if inner is None:
+        return None
+    try:
+        nd = derive_design(design, inner)
+    except DataError:
+        return None
+    best, _ = _robust(make_deviance(nd, f.reml), nd, replace(s, start=None))
+    th = np.asarray(best.final, float)
+    point = np.array([th[0], 0.0]) if inner == "intercept" else np.array([th[0], 0.0, th[1]])
+    return f"optimum of the {inner} model", point
 
 
 def _robust(f: Deviance, design: Design, s: OptimizerSettings):
     """NLopt BOBYQA from several starts, then a Nelder-Mead polish of the best.
 
-    The starts are lme4's, a moment estimate, and boundary points near it; they
-    cost a few hundred O(groups) evaluations and catch the local optima that a
-    single run from lme4's start falls into (the seed's random-slope and
-    uncorrelated models). For the correlated slope model, runs and the polish also
-    work in the coordinates of centred, scaled x, where a raw x far from 0 cannot
-    stretch the criterion's valleys out of an optimizer's reach.
+    The starts are lme4's, a moment estimate, boundary points near it, and the
+    optimum of the nested simpler model; they cost a few hundred O(groups)
+    evaluations and catch the local optima that a single run from lme4's start falls
+    into (the seed's random-slope and uncorrelated models). For the correlated slope
+    model, runs and the polish also work in the coordinates of centred, scaled x,
+    where a raw x far from 0 cannot stretch the criterion's valleys out of an
+    optimizer's reach. Then each boundary through the best point (one diagonal
+    entry of Λ at 0) is searched on its own.
     """
+    deadline = time.perf_counter() + s.max_seconds
     starts = [(label, th, False) for label, th in candidate_starts(design)]
     if s.start is not None:
         starts.insert(0, ("your start", np.maximum(np.array(s.start, float), f.lower), False))
+    nested = _nested_start(f, design, replace(s, max_seconds=max(s.max_seconds / 3, 0.5)))
+    if nested is not None:
+        starts.append((*nested, False))
     internal = design.spec.name == "slope"
     if internal:
         starts.append(("lme4's start for centred, scaled x", np.array([1.0, 0.0, 1.0]), True))
@@ -104,30 +149,38 @@ def _robust(f: Deviance, design: Design, s: OptimizerSettings):
         if moment is not None:
             starts.append(("moment start for centred, scaled x",
                            np.array(internal_lambda(design, moment)), True))
-    deadline = time.perf_counter() + s.max_seconds
     runs: list[OptSummary] = []
+
+    def budget():
+        return replace(s, max_seconds=max(deadline - time.perf_counter(), 0.5))
+
     for label, th, in_internal in starts:
-        left = deadline - time.perf_counter()
-        if left <= 0 and runs:
+        if deadline - time.perf_counter() <= 0 and runs:
             break
-        budget = replace(s, max_seconds=max(left, 0.5))
         if in_internal:
-            runs.append(_run_internal("nlopt_bobyqa", f, design, th, budget, label))
+            runs.append(_run_internal("nlopt_bobyqa", f, design, th, budget(), label))
         else:
-            runs.append(run_optimizer("nlopt_bobyqa", f, th, f.lower, budget, start_label=label))
-    best = min(runs, key=lambda r: r.fmin if math.isfinite(r.fmin) else math.inf)
-    left = deadline - time.perf_counter()
-    if math.isfinite(best.fmin) and left > 0:
+            runs.append(run_optimizer("nlopt_bobyqa", f, th, f.lower, budget(), start_label=label))
+
+    def best_run():
+        return min(runs, key=lambda r: r.fmin if math.isfinite(r.fmin) else math.inf)
+
+    best = best_run()
+    if design.spec.q == 2 and math.isfinite(best.fmin):
+        for zero in design.spec.diagonal():
+            if deadline - time.perf_counter() > 0 and best.final[zero] >= SINGULAR_TOL:
+                runs.append(_run_on_boundary(f, design, zero, best.final, budget()))
+        best = best_run()
+    if math.isfinite(best.fmin) and deadline - time.perf_counter() > 0:
         label = f"polish of best ({best.start_label})"
-        budget = replace(s, max_seconds=max(left, 0.5))
         if internal:
             phi = np.array(internal_lambda(design, best.final))
             step = 0.05 * max(1.0, float(np.max(np.abs(phi))))
-            polish = _run_internal("nlopt_neldermead", f, design, phi, replace(budget, initial_step=step), label)
+            polish = _run_internal("nlopt_neldermead", f, design, phi, replace(budget(), initial_step=step), label)
         else:
             step = 0.05 * max(1.0, float(np.max(np.abs(best.final))))
             polish = run_optimizer("nlopt_neldermead", f, best.final, f.lower,
-                                   replace(budget, initial_step=step), start_label=label)
+                                   replace(budget(), initial_step=step), start_label=label)
         runs.append(polish)
         if polish.fmin < best.fmin:
             best = polish
@@ -376,8 +429,8 @@ def compare(
     """Fit with every registered optimizer from the same start (lme4's ``allFit``).
 
     ``start`` is θ, or None for lme4's start. Entries come best first, each with a
-    verdict: ``best`` (within 1e-3 of the lowest criterion), ``local optimum`` or
-    ``failed``.
+    verdict: ``best`` (the same optimum as the lowest criterion, within 1e-3; see
+    :func:`lmmviz.results.same_optimum`), ``local optimum`` or ``failed``.
     """
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)
@@ -402,7 +455,7 @@ def compare(
     for name, ft, msg in raw:
         if ft is None:
             verdict = "failed"
-        elif ft.criterion - best_crit <= SAME_OPTIMUM * max(1.0, abs(best_crit)):
+        elif same_optimum(ft.criterion, best_crit):
             verdict = "best"
         else:
             verdict = "local optimum"

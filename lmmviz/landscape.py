@@ -39,6 +39,7 @@ import pandas as pd
 from .data import Data
 from .deviance import LOG_2PI, make_deviance
 from .design import Design, make_design
+from .results import same_basin, same_optimum
 
 Progress = Callable[[float], None] | None
 
@@ -46,7 +47,6 @@ MAX_GRID = 200  # points per axis of a 2-D map
 MIN_GRID = 5
 MAX_CURVE = 2000  # points of a 1-D curve or slice
 CHUNK_ELEMENTS = 400_000  # (θ × group) elements per batch: keeps work arrays in cache
-SAME_OPTIMUM = 1e-3  # as lmmviz.compare: criteria this close (relative) are one optimum
 
 ONE_D = ("intercept", "within_between")
 TWO_D = ("slope", "uncorrelated")
@@ -454,7 +454,7 @@ def optimizer_paths(source, model: str | None = None) -> Paths:
             label = r.optimizer if labels.count(r.optimizer) == 1 else f"{r.optimizer} from {r.start_label}"
             if not math.isfinite(r.fmin):
                 verdict = "failed"
-            elif r.fmin - best <= SAME_OPTIMUM * max(1.0, abs(best)):
+            elif same_optimum(r.fmin, best):
                 verdict = "best"
             else:
                 verdict = "local optimum"
@@ -511,11 +511,11 @@ def thin_paths(paths: Paths, max_points: int = 300) -> pd.DataFrame:
 # --------------------------------------------------------------------------- comparison
 
 
-def comparison_frame(comparison, tol: float = SAME_OPTIMUM) -> pd.DataFrame:
+def comparison_frame(comparison) -> pd.DataFrame:
     """``Comparison.table()`` plus the optimum each optimizer reached.
 
-    ``optimum`` numbers the distinct optima best first (1 = lowest criterion;
-    runs within ``tol``·|criterion| of a cluster's best join it) and
+    ``optimum`` numbers the distinct optima best first (1 = lowest criterion; runs
+    near a cluster's best, :func:`lmmviz.results.same_basin`, join it) and
     ``optimum_label`` says e.g. "68.07 (slope -8.215)". Failed runs get 0 and
     "failed".
     """
@@ -531,7 +531,7 @@ def comparison_frame(comparison, tol: float = SAME_OPTIMUM) -> pd.DataFrame:
         c = crit[i]
         if not math.isfinite(c):
             continue
-        if heads and c - heads[-1] <= tol * max(1.0, abs(heads[-1])):
+        if heads and same_basin(c, heads[-1]):
             cluster[i] = len(heads)
         else:
             heads.append(c)
@@ -548,11 +548,11 @@ def comparison_frame(comparison, tol: float = SAME_OPTIMUM) -> pd.DataFrame:
                          kind="stable").reset_index(drop=True)
 
 
-def distinct_optima(comparison, tol: float = SAME_OPTIMUM) -> pd.DataFrame:
+def distinct_optima(comparison) -> pd.DataFrame:
     """One row per optimum the optimizers reached (best first): its criterion, θ,
     coordinates, x slope, how many optimizers ended there and which."""
     rows = []
-    fr = comparison_frame(comparison, tol)
+    fr = comparison_frame(comparison)
     by = {e.optimizer: e for e in comparison.entries}
     for c, grp in fr[fr["optimum"] > 0].groupby("optimum"):
         best = grp.loc[grp["criterion"].idxmin()]

@@ -15,6 +15,19 @@ import pandas as pd
 from .optimizers import OptSummary
 
 
+def same_optimum(a: float, b: float) -> bool:
+    """Two criteria count as one optimum when within 1e-3 (plus 1e-9 relative, for the
+    criteria in the millions of very large data sets, where optimizers stop a few 1e-3
+    apart on the same optimum)."""
+    return abs(a - b) <= 1e-3 + 1e-9 * max(abs(a), abs(b))
+
+
+def same_basin(a: float, b: float) -> bool:
+    """Looser than :func:`same_optimum`, for grouping runs in displays: runs that stopped
+    short near one optimum (within 1e-3 relative, e.g. 101.37 beside 101.34) join it."""
+    return abs(a - b) <= 1e-3 * max(1.0, abs(a), abs(b))
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One finding about a fit, in words a student can act on.
@@ -133,11 +146,11 @@ class Fit:
             return float(self.beta[0]), float(self.beta[2])
         return float(self.beta[0]), float(self.beta[1])
 
-    def distinct_optima(self, tol: float = 1e-3) -> list[tuple[float, list[OptSummary]]]:
-        """The runs grouped by where they stopped, best first."""
+    def distinct_optima(self) -> list[tuple[float, list[OptSummary]]]:
+        """The runs grouped by where they stopped (see :func:`same_optimum`), best first."""
         groups: list[tuple[float, list[OptSummary]]] = []
         for r in sorted((r for r in self.runs if math.isfinite(r.fmin)), key=lambda r: r.fmin):
-            if groups and abs(r.fmin - groups[-1][0]) <= tol * max(1.0, abs(groups[-1][0])):
+            if groups and same_optimum(r.fmin, groups[-1][0]):
                 groups[-1][1].append(r)
             else:
                 groups.append((r.fmin, [r]))

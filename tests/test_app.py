@@ -410,7 +410,8 @@ def test_optimizer_settings():
     s = lmmviz.OptimizerSettings(start=(300.0, 0.0, 1.0), initial_step=50.0, ftol_abs=1e-10, maxeval=2000,
                                  max_seconds=20.0)
     want = lmmviz.fit(lmmviz.seed(), "slope", optimizer="nlopt_bobyqa", settings=s)
-    assert f"REML {want.criterion:.1f}" in [c.value for c in at.caption]
+    # nlopt_bobyqa stops at 68.12 on the flat ridge, 0.046 short of the robust default's 68.07
+    assert f"REML {want.criterion:.1f} · stopped short" in [c.value for c in at.caption]
     at.text_input(key="start").set_value("abc")
     at.text_input(key="xtol").set_value("-3")
     run(at)

@@ -188,8 +188,11 @@ def test_paths_of_the_robust_fit_are_labelled_by_start(seed):
     assert len(paths.runs) == len(ft.runs) and len(set(paths.runs)) == len(paths.runs)
     assert all("from" in r for r in paths.runs if r.startswith("nlopt_bobyqa"))
     ends = paths.ends
-    raw = ~ends["start_label"].str.contains("centred")
+    raw = ~ends["start_label"].str.contains("centred|boundary")
     assert set(ends.loc[raw, "verdict"]) == {"best"}  # every start in lme4's θ finds 68.07
+    # runs held on a boundary (a variance at 0) stop above it, as they must
+    held = ends.loc[ends["start_label"].str.contains("boundary") & (ends["point"] == "end")]
+    assert len(held) == 2 and (held["criterion"] > 68.08).all()
     # in centred, scaled x, lme4's start (1, 0, 1) stops at 101.34: the default shows it
     stuck = ends.loc[~raw & (ends["point"] == "end")]
     assert sorted(stuck["criterion"].round(2)) == [68.07, 101.34]

@@ -536,14 +536,16 @@ def test_nearly_constant_x_is_refused_or_fitted(example, reml):
     assert_finite(fit)
 
 
-# --------------------------------------------------------------------------- engine findings still open
+# --------------------------------------------------------------------------- engine findings, now fixed
 # Tiny data sets where x has one or two huge values: the uncorrelated model breaks
 # (LinAlgError, FloatingPointError, or a fit far above the nested intercept model's optimum
 # with NaN SEs), and the nested order intercept ≥ uncorrelated ≥ slope fails. Found by
 # test_fit_is_finite_or_refused and test_nested_models_are_ordered with more examples than
 # CI runs (derandomize=False, 1,000-1,500 examples). Suggested fix: start each richer model
 # also from the nested model's optimum, e.g. (θ_intercept, 0) and (θ_intercept, 0, 0), which
-# guarantees the order, and keep solve() from failing where the deviance was finite.
+# guarantees the order, and keep solve() from failing where the deviance was finite. Fixed:
+# the robust default starts each richer model from the nested model's optimum, and solve()
+# reuses the Cholesky factor of the deviance.
 EXTREME_X = {
     "A": (["g0", "g0", "g1", "g1", "g1"], [0, 0, 0, 0, 1e8], [0, 0, 0, 1000, 0]),
     "B": (["g0", "g0", "g1", "g1", "g1"], [0, 0, 0, 0, 1e8], [0, 0, 0, 1, 0]),
@@ -553,17 +555,7 @@ EXTREME_X = {
     "F": (["g0", "g0", "g1", "g1", "g2", "g2", "g3", "g3", "g3"],
           [50, 50, 50, 50, -9.53415061e9, 9.99999e13, 2.46435656e13, 50, 50], [0] * 8 + [1]),
 }
-_OPEN = {  # (example, reml): what happens today
-    ("A", True): "uncorrelated: LinAlgError('Singular matrix') in solve()",
-    ("B", True): "slope 41.8938 > uncorrelated 41.0647",
-    ("C", True): "uncorrelated 42.9060 > intercept 42.5824 (and slope 42.3997)",
-    ("D", True): "uncorrelated: FloatingPointError('the model cannot be evaluated at this θ')",
-    ("D", False): "uncorrelated: FloatingPointError",
-    ("E", True): "uncorrelated 9.0517 > intercept 6.6580",
-    ("E", False): "uncorrelated -11.4880 with NaN SEs > intercept -51.7936",
-    ("F", True): "uncorrelated: FloatingPointError",
-    ("F", False): "uncorrelated: FloatingPointError",
-}
+_OPEN: dict = {}  # (example, reml) -> what failed; all fixed, see the comment above
 
 
 @pytest.mark.parametrize("key,reml", [
@@ -591,14 +583,11 @@ def test_extreme_x_nested_models_fit_in_order(key, reml):
 # starts, the boundary starts, the centred-x starts) and the polish stop at the interior one,
 # 114.80582 (θ = 0.759, 0.471, 0.806; converged, no warning), while the boundary optimum
 # 114.76449 (θ = 0.283, 1.017, 0: singular) is 0.041 lower. Found by test_shifting_x (x + 2
-# reaches the lower one). compare() finds it with nlopt_neldermead and nlopt_newuoa, yet labels
-# all ten runs "best": its SAME_OPTIMUM is 1e-3 *relative* (0.11 here), while its docstring
-# says "within 1e-3 of the lowest criterion".
+# reaches the lower one). compare() finds it with nlopt_neldermead and nlopt_newuoa, yet labelled
+# all ten runs "best": its SAME_OPTIMUM was 1e-3 *relative* (0.11 here). Fixed: the robust
+# default also searches each boundary through its best point, and "best" means within 1e-3.
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: the robust default stops at the interior optimum 114.80582 of the slope ML fit "
-    "(seed 2881), 0.041 above the singular boundary optimum 114.76449"))
 def test_robust_slope_ml_reaches_the_boundary_optimum():
     d = make_data(*model_recipe(2881, 5))
     fit = lmmviz.fit(d, "slope", reml=False)
@@ -608,9 +597,6 @@ def test_robust_slope_ml_reaches_the_boundary_optimum():
     assert fit.criterion <= better.criterion + 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: compare() labels runs 0.041 apart 'best' (SAME_OPTIMUM = 1e-3 relative to the "
-    "criterion, i.e. 0.11 here; its docstring says within 1e-3 of the lowest criterion)"))
 def test_compare_verdicts_separate_optima_0_04_apart():
     d = make_data(*model_recipe(2881, 5))
     result = lmmviz.compare(d, "slope", reml=False)

@@ -34,6 +34,7 @@ from lmmviz import charts_explore as charts
 from lmmviz import landscape
 from lmmviz import tour as tour_text
 from lmmviz.charts import MODEL_LABELS, signed
+from lmmviz.results import same_basin
 from lmmviz.share import MIXED_MODELS
 
 from . import compute
@@ -417,7 +418,7 @@ def _slice_view(data, key, model, reml, m, optima: pd.DataFrame, skey) -> None:
                   for r in optima.itertuples()]
     distinct: list[tuple[float, tuple]] = []
     for c, th in sorted(found):
-        if all(abs(c - d[0]) > landscape.SAME_OPTIMUM * max(1.0, abs(d[0])) for d in distinct):
+        if not any(same_basin(c, d[0]) for d in distinct):
             distinct.append((c, th))
     if len(distinct) < 2:
         st.caption("Only one optimum found, so there is no slice between optima to draw.")

@@ -98,7 +98,8 @@ def _metrics(page) -> None:
             items.append(("Within", signed(ft.beta[1]), f"within-between · {crit}"))
             items.append(("Between", signed(ft.beta[2]), f"within-between · {crit}"))
         else:
-            flag = " · local optimum" if local_optimum(ft, page.references.get(model)) else ""
+            found = local_optimum(ft, page.references.get(model))
+            flag = "" if found is None else " · " + found.title.lower().replace(" of the optimum", "")
             items.append((SHORT_LABELS[model], signed(ft.slope), crit + flag))
     for model in page.errors:
         items.append((SHORT_LABELS[model], "—", "not fitted"))
@@ -133,8 +134,10 @@ def _summaries(page) -> None:
             ft = page.fits[model]
             flags = []
             ref = page.references.get(model)
-            if local_optimum(ft, ref) is not None:
-                flags.append(":red[local optimum]")
+            found = local_optimum(ft, ref)
+            if found is not None:
+                flags.append(f":red[{found.title.lower()}]" if found.code == "local_optimum"
+                             else f":orange[{found.title.lower()}]")
             if ft.singular:
                 flags.append(":orange[singular]")
             st.markdown(f"**{MODEL_LABELS[model]}** · {crit_name(ft.reml)} **{ft.criterion:.1f}** · "

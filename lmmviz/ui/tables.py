@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..charts import MODEL_LABELS, signed
-from ..results import Diagnostic
+from ..results import Diagnostic, same_basin, same_optimum
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'^%@])")
 
@@ -168,19 +168,25 @@ def corr_fixef_table(ft) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- diagnostics
 
-SAME_OPTIMUM = 1e-3
-
-
 def local_optimum(ft, reference) -> Diagnostic | None:
     """A diagnostic when a better optimum than ``ft``'s is known (from ``reference``,
-    a fit of the same model and data by another optimizer)."""
+    a fit of the same model and data by another optimizer): a local optimum, or (when
+    the two are close, :func:`lmmviz.results.same_basin`) a run that stopped short."""
     if reference is None or ft is None:
         return None
     gap = ft.criterion - reference.criterion
-    if not gap > SAME_OPTIMUM * max(1.0, abs(reference.criterion)):
+    if gap <= 0 or same_optimum(ft.criterion, reference.criterion):
         return None
     name = "REML criterion" if ft.reml else "−2 log-likelihood"
     other = "lmmviz's robust default" if reference.optimizer == "robust" else reference.optimizer
+    if same_basin(ft.criterion, reference.criterion):
+        return Diagnostic(
+            "stopped_short", "warning", "Stopped short of the optimum",
+            f"Another optimizer ({other}) went on to a {name} {gap:.3f} lower ({reference.criterion:.3f} "
+            f"against {ft.criterion:.3f}) near the same point: this run stopped before it reached the "
+            "optimum, where the criterion is nearly flat.",
+            "Tighten the tolerances or raise the maximum evaluations, or use the robust default.",
+        )
     return Diagnostic(
         "local_optimum", "problem", "Local optimum",
         f"Another optimizer ({other}) found a {name} {gap:.2f} lower ({reference.criterion:.2f} against "
