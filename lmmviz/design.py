@@ -62,7 +62,8 @@ def group_stats(g: np.ndarray, x: np.ndarray, y: np.ndarray) -> GroupStats:
     """
     # factorize hashes (cheaper than np.unique's sort of 1M strings); only the
     # (few) distinct labels are then sorted into R's level order.
-    codes, uniques = pd.factorize(np.asarray(g, dtype=object), sort=False)
+    values = g if isinstance(g, (pd.Series, pd.api.extensions.ExtensionArray)) else np.asarray(g, dtype=object)
+    codes, uniques = pd.factorize(values, sort=False)
     uniques = np.asarray(uniques, dtype=object).astype(str)
     order = _level_order(uniques)
     rank = np.empty_like(order)
@@ -205,7 +206,7 @@ def make_design(data: Data, model: str = "intercept", stats: GroupStats | None =
     frame = data.frame
     x = frame[data.x].to_numpy(dtype=float)
     y = frame[data.y].to_numpy(dtype=float)
-    st = stats if stats is not None else group_stats(frame[data.group].to_numpy(), x, y)
+    st = stats if stats is not None else group_stats(frame[data.group], x, y)
     return _build(get_model(model), st, x, y, {"y": data.y, "x": data.x, "group": data.group})
 
 
