@@ -16,16 +16,6 @@ from lmmviz import landscape as L
 
 
 @pytest.fixture(scope="module")
-def seed():
-    return lmmviz.seed()
-
-
-@pytest.fixture(scope="module")
-def cmp_slope(seed):
-    return lmmviz.compare(seed, "slope")
-
-
-@pytest.fixture(scope="module")
 def paths(cmp_slope):
     return L.optimizer_paths(cmp_slope)
 

@@ -16,21 +16,6 @@ MODELS = ("intercept", "slope", "uncorrelated", "within_between")
 
 
 @pytest.fixture(scope="module")
-def seed():
-    return lmmviz.seed()
-
-
-@pytest.fixture(scope="module")
-def cmp_slope(seed):
-    return lmmviz.compare(seed, "slope")
-
-
-@pytest.fixture(scope="module")
-def cmp_intercept(seed):
-    return lmmviz.compare(seed, "intercept")
-
-
-@pytest.fixture(scope="module")
 def map_slope(seed, cmp_slope):
     return L.map_2d(seed, "slope", paths=L.optimizer_paths(cmp_slope))
 
