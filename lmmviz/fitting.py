@@ -100,8 +100,9 @@ def _run_on_boundary(f: Deviance, design: Design, zero: int, theta0, s: Optimize
         return th
 
     name = design.spec.theta_names(design.names["x"], design.names["group"])[zero]
-    return _run_mapped("nlopt_bobyqa", f, embed, np.asarray(theta0, float)[free], f.lower[free], s,
-                       f"best point with {name} held at 0 (boundary)")
+    run = _run_mapped("nlopt_bobyqa", f, embed, np.asarray(theta0, float)[free], f.lower[free], s,
+                      f"best point with {name} held at 0 (boundary)")
+    return replace(run, constrained=True)
 
 
 NESTED = {"uncorrelated": "intercept", "slope": "uncorrelated"}

@@ -65,6 +65,7 @@ class OptSummary:
     fitlog_f: np.ndarray = field(repr=False)
     start_label: str = "lme4 start"
     error: str | None = None
+    constrained: bool = False  # a search with part of θ held fixed (a boundary), not a free run
 
     @property
     def failed(self) -> bool:

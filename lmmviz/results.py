@@ -147,10 +147,12 @@ class Fit:
         return float(self.beta[0]), float(self.beta[1])
 
     def distinct_optima(self) -> list[tuple[float, list[OptSummary]]]:
-        """The runs grouped by where they stopped (see :func:`same_optimum`), best first."""
+        """The free runs grouped by where they stopped (:func:`same_basin`), best first.
+        Searches held on a boundary stop higher by design and are left out."""
         groups: list[tuple[float, list[OptSummary]]] = []
-        for r in sorted((r for r in self.runs if math.isfinite(r.fmin)), key=lambda r: r.fmin):
-            if groups and same_optimum(r.fmin, groups[-1][0]):
+        free = (r for r in self.runs if math.isfinite(r.fmin) and not r.constrained)
+        for r in sorted(free, key=lambda r: r.fmin):
+            if groups and same_basin(r.fmin, groups[-1][0]):
                 groups[-1][1].append(r)
             else:
                 groups.append((r.fmin, [r]))
