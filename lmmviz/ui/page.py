@@ -9,9 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from lmmviz.charts import LAYERS, chart_frames, fit_chart, unit_word
-from lmmviz.share import State
+from lmmviz.share import State, shown
 
 from . import compute
+from . import state as page_state
 from .state import UPLOAD_KEY
 
 
@@ -93,13 +94,23 @@ def build_page(state: State) -> tuple[Page, State]:
 
     t0 = time.perf_counter()
     loaded = compute.load_state_data(state, st.session_state.get(UPLOAD_KEY))
+    from_link = page_state.link_run()
     if state.src in ("upload", "edited") and loaded.guessed:
         g = loaded.guessed
+        if from_link and loaded.table_columns:
+            for key in ("y", "x", "g"):
+                wanted = getattr(state, key)
+                if wanted is not None and wanted not in loaded.table_columns:
+                    page_state.add_notice(f"Ignored {key}=“{shown(wanted)}” in the link: the data have no such "
+                                          f"column; using {shown(g.get(key) or 'a guessed column')}.")
         state = replace(state, y=g.get("y"), x=g.get("x"), g=g.get("g"),
                         data=loaded.link_text if state.src == "upload" else state.data)
     t1 = time.perf_counter()
     per_group = compute.per_group(loaded)
     if state.sel is not None and state.sel not in set(per_group["group"].astype(str)):
+        if from_link:
+            page_state.add_notice(f"Ignored sel=“{shown(state.sel)}” in the link: no "
+                                  f"{unit_word(loaded.data.group)} has that label; nothing is highlighted.")
         state = replace(state, sel=None)  # a subject of other data, or a mangled link
         st.session_state["sel"] = ""
     page = Page(state, loaded, compute.pooled(loaded), per_group)

@@ -30,6 +30,7 @@ NOTICES_KEY = "lmmviz_notices"
 PENDING_KEY = "lmmviz_pending"
 UPLOAD_KEY = "lmmviz_upload"
 ERRORS_KEY = "lmmviz_input_errors"
+LINK_RUN_KEY = "lmmviz_link_run"  # this run applies a link (the URL or a queued one)
 
 TAB_LABELS = {
     "fit": "Fit",
@@ -200,16 +201,19 @@ def apply_state(state: State, notices: list[str] | None = None, keep_upload: boo
 def begin_run() -> State:
     """Steps 1-3 of the module docstring; returns this run's State."""
     ss = st.session_state
+    ss[LINK_RUN_KEY] = False
     if STATE_KEY not in ss:
         params = {k: st.query_params.get_all(k) for k in st.query_params}
         state, notices = decode_state(params)
         apply_state(state, notices)
+        ss[LINK_RUN_KEY] = True
     pending = ss.pop(PENDING_KEY, None)
     if pending is not None:
         if isinstance(pending, State):
             state, notices = pending, []
         else:
             state, notices = decode_state(pending)
+            ss[LINK_RUN_KEY] = True
         apply_state(state, notices)
     prev: State = ss[STATE_KEY]
     if ss.get("src", prev.src) == "preset":
@@ -236,6 +240,16 @@ def notices() -> list[str]:
     return list(st.session_state.get(NOTICES_KEY, []))
 
 
+def link_run() -> bool:
+    """True while the run applies a link: only then are values that do not fit the data
+    (a subject label, a column name) reported as notices."""
+    return bool(st.session_state.get(LINK_RUN_KEY))
+
+
+def add_notice(text: str) -> None:
+    st.session_state[NOTICES_KEY] = notices() + [text]
+
+
 def clear_notices() -> None:
     st.session_state[NOTICES_KEY] = []
 
@@ -244,6 +258,7 @@ def input_error(key: str) -> str | None:
     return st.session_state.get(ERRORS_KEY, {}).get(key)
 
 
-__all__ = ["begin_run", "end_run", "queue_state", "go_to_state", "update_state", "apply_state", "notices", "clear_notices", "TAB_LABELS",
+__all__ = ["begin_run", "end_run", "queue_state", "go_to_state", "update_state", "apply_state", "notices", "clear_notices",
+           "link_run", "add_notice", "TAB_LABELS",
            "LABEL_TABS", "METHODS", "SIM_KEYS", "MODEL_WIDGETS", "UPLOAD_KEY", "STATE_KEY", "input_error",
            "DEFAULT", "TABS"]
