@@ -46,6 +46,7 @@ CMP_STARTS = {"lme4": "lme4's start (as lme4's allFit in lme4 1.x)",
               "estimate": "the current estimate (lme4 2.x's allFit default)"}
 MAX_SECONDS_COMPARE = 10.0  # per optimizer run in a comparison
 MAX_LANDSCAPE_GROUPS = 200_000
+MAX_MAP_SECONDS = 30.0  # the grid slider stops where a profiled map is expected to take this long
 BIG_GROUPS = 2_000  # above this the landscape draws the fit's own runs unless asked for every optimizer
 PATHS = {"all": "every optimizer, from lme4's start", "fit": "this fit's own runs"}
 _CACHE = dict(ttl=compute.TTL, show_spinner=False)
@@ -367,11 +368,15 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
         held_choices.setdefault(f"{current_fit.criterion:.2f}", tuple(current_fit.theta))
     with controls or st.container():
         default_n = landscape.suggest_grid(max(n_groups, 1))
-        if "ls_grid" not in st.session_state:
-            st.session_state["ls_grid"] = default_n
-        n = st.slider("Grid points per axis", 10, landscape.MAX_GRID, key="ls_grid", step=5,
+        # The grid is not bounded in time by the engine: its side is, so that no map can
+        # keep the server busy for minutes (200×200 on 200,000 groups: about 18 minutes).
+        top = max(15, landscape.suggest_grid(max(n_groups, 1), seconds=MAX_MAP_SECONDS, largest=landscape.MAX_GRID))
+        if st.session_state.get("ls_grid", default_n) > top or "ls_grid" not in st.session_state:
+            st.session_state["ls_grid"] = min(st.session_state.get("ls_grid", default_n), top)
+        n = st.slider("Grid points per axis", 10, top, key="ls_grid", step=5,
                       help=f"Each grid point costs about 20 criterion evaluations (profiled), each O(groups). "
-                           f"Here {default_n}×{default_n} should take about 3 s at most.")
+                           f"Here {default_n}×{default_n} should take about 3 s at most; the largest grid "
+                           f"offered, {top}×{top}, about {MAX_MAP_SECONDS:.0f} s at most.")
     third, held = "profile", None
     if model == "slope":
         modes = ["profile"] + [f"held:{k}" for k in held_choices]
