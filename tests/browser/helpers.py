@@ -16,6 +16,9 @@ How "idle" is detected (checked against the streamlit 1.67 frontend bundle):
   ``[data-testid="stStatusWidgetRunningIcon"]`` inside) is only shown after a
   run has lasted 500 ms, so it alone cannot detect short runs. It is still
   checked, as a second signal.
+* Element components are loaded lazily: in a fresh page, an element whose code
+  has not arrived yet is a ``[data-testid="stSkeleton"]`` placeholder for up to a
+  second *after* the run has finished. Idle also means: no skeletons left.
 * After a click there is a gap of ~50-100 ms before the state becomes
   ``running``; the settle window (idle must hold for ``settle_ms``) covers it.
   For an exact wait, use ``click_and_wait`` / ``run_count``: the ``page``
@@ -89,8 +92,12 @@ _STATE_JS = """
       getComputedStyle(el).visibility !== 'hidden';
   const widget = document.querySelector('[data-testid="stStatusWidget"]');
   const running = document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
+  // Element components are loaded lazily (code splitting): until its chunk has
+  // arrived, an element is drawn as a skeleton, after the script run has finished.
+  const skeletons = app ? app.querySelectorAll('[data-testid="stSkeleton"]').length : 0;
   return {
     app: !!app,
+    skeletons: skeletons,
     script: app ? app.getAttribute('data-test-script-state') : null,
     connection: app ? app.getAttribute('data-test-connection-state') : null,
     statusWidget: visible(widget),
@@ -112,6 +119,7 @@ def _is_idle(state: dict) -> bool:
         and state["connection"] == "CONNECTED"
         and state["script"] in IDLE_SCRIPT_STATES
         and not state["runningIcon"]
+        and not state.get("skeletons")
         # A visible status widget with anything but a "File change" prompt
         # (only shown if the source changes on disk) means busy/disconnected.
         and (not state["statusWidget"] or state["statusText"].startswith("File change"))
@@ -132,7 +140,8 @@ def wait_for_idle(page, timeout: float = 30000, settle_ms: float = 300, after_ru
 
     ``timeout`` is in milliseconds (Playwright convention). Idle means: the
     ``stApp`` root exists, is CONNECTED, its script state is ``notRunning``
-    (or ``compilationError``), and no "Running..." status widget is visible;
+    (or ``compilationError``), no "Running..." status widget is visible and no
+    element is still a skeleton (its lazily loaded code not arrived yet);
     this must hold continuously for ``settle_ms``. If ``after_run`` is given
     (a value of :func:`run_count` taken before an action), also wait until a
     run has finished after it (uses ``page.script_runs``). Returns the final state; raises
