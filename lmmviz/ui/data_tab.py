@@ -90,8 +90,12 @@ def _on_edit(editor_key: str, base_csv: str, y: str, x: str, g: str) -> None:
 
 def render_data_tab(page) -> None:
     state, loaded, data = page.state, page.loaded, page.data
+    # One slot, filled or not: the elements below keep their place in the page, so the
+    # file uploader is not rebuilt (which dropped a file being uploaded) when an error
+    # comes or goes between two runs.
+    slot = st.empty()
     if loaded.error:
-        st.error(md(loaded.error), icon=":material/error:")
+        slot.error(md(loaded.error), icon=":material/error:")
     left, right = st.columns([1, 1.15], gap="large")
     with left:
         _source_text(page)
