@@ -298,15 +298,27 @@ def upload(page, path, timeout: float = 60000) -> None:
     open_tab(page, "Data")
     inp = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     before = run_count(page)
-    inp.set_input_files(str(path))
-    wait_for_idle(page, timeout=timeout, after_run=before, settle_ms=150)
+    http = []
+
+    def on_response(r):
+        if "/_stcore/upload_file" in r.url:
+            http.append(f"{r.request.method} {r.status}")
+
+    page.on("response", on_response)
     try:
-        page.wait_for_function(UPLOADED_JS, arg=Path(path).name, timeout=timeout)
-    except Exception as exc:
-        files = page.locator('[data-testid="stFileUploaderFileName"]').all_inner_texts()
-        raise AssertionError(f"the page never showed the upload of {Path(path).name}: uploader lists {files}, "
-                             f"address {page.url}, runs finished {page.script_runs.finished} "
-                             f"(statuses {page.script_runs.finish_statuses[-5:]})") from exc
+        inp.set_input_files(str(path))
+        wait_for_idle(page, timeout=timeout, after_run=before, settle_ms=150)
+        try:
+            page.wait_for_function(UPLOADED_JS, arg=Path(path).name, timeout=timeout)
+        except Exception as exc:
+            files = page.locator('[data-testid="stFileUploaderFileName"]').all_inner_texts()
+            errors = page.locator('[data-testid="stFileUploaderFileErrorMessage"]').all_inner_texts()
+            raise AssertionError(f"the page never showed the upload of {Path(path).name}: uploader lists {files} "
+                                 f"{errors}, upload requests {http}, address {page.url}, runs finished "
+                                 f"{page.script_runs.finished} (statuses {page.script_runs.finish_statuses[-5:]}), "
+                                 f"cookies {[c['name'] for c in page.context.cookies()]}") from exc
+    finally:
+        page.remove_listener("response", on_response)
     wait_for_idle(page, timeout=timeout, settle_ms=150)
 
 
@@ -336,8 +348,9 @@ def new_page(context):
 
 def open_concurrently(browser, urls, timeout: float = 120.0, settle_ms: float = 300,
                       own_context: bool = True) -> list[dict]:
-    """Open every URL at once (one browser context each: separate sessions) and wait
-    until each page is idle, polling them in turn from this one thread (Playwright's
+    """Open every URL at once (each page is its own Streamlit session; with
+    ``own_context`` each also gets its own browser context, as separate users have) and
+    wait until each page is idle, polling them in turn from this one thread (Playwright's
     sync API is not thread-safe; the pages load in parallel in the browser and the
     server anyway). Returns one dict per URL: page, context, seconds (from navigation
     to idle, settle included) and the final state."""

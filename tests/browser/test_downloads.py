@@ -110,7 +110,7 @@ def test_summary_text(downloads):
     for shown in downloads["_summaries"]:
         assert ui.norm(shown) in ui.norm(text)
     assert "Likelihood-ratio test (refitted by ML)" in text
-    assert f"Pooled OLS: pain = " in text
+    assert "Pooled OLS: pain = " in text
 
 
 def test_chart_png(downloads):

@@ -1,16 +1,13 @@
 """Tampered links opened in a real browser: each shows a visible notice (quoting the bad
 value as text) and the default for what was bad, never an exception, a console error,
-a dialog or user markup in the DOM.
-
-The links are opened all at once, a few at a time, by one module fixture (each in its own
-browser context, so each is a new session); each test then checks one of them.
-"""
+a dialog or user markup in the DOM. Each link is opened in a new page (a new Streamlit
+session)."""
 
 from __future__ import annotations
 
 import base64
 import zlib
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote
 
 import pytest
 
@@ -77,38 +74,31 @@ TEXT_LINKS = {
     "xlab_img": "xlab=" + quote("<img src=x onerror=alert(1)>"),
     "ylab_script": "ylab=" + quote("<script>alert('y')</script>"),
 }
-BATCH = int(__import__('os').environ.get('LMMVIZ_TAMPER_BATCH', '3'))
 
 
-@pytest.fixture(scope="module")
-def opened(browser, app_server):
-    """Every link opened (BATCH at a time, concurrently), then read."""
-    names = list(LINKS) + list(TEXT_LINKS)
-    urls = {n: f"{app_server}/?{LINKS[n][0] if n in LINKS else TEXT_LINKS[n]}" for n in names}
-    out = {}
-    for i in range(0, len(names), BATCH):
-        batch = names[i:i + BATCH]
-        items = ui.open_concurrently(browser, [urls[n] for n in batch])
-        try:
-            for n, it in zip(batch, items):
-                p = it["page"]
-                out[n] = {
-                    "notice": ui.notices(p),
-                    "exceptions": exception_texts(p),
-                    "console": list(p.console_errors),
-                    "dialogs": list(p.dialogs),
-                    "query": ui.query(p),
-                    "captions": ui.metric_captions(p) if ui.open_tab_name(p) == "Fit" else None,
-                    "dom": ui.no_user_html(p),
-                    "tab": ui.open_tab_name(p),
-                    "chart_texts": ui.chart_texts(p) if n in TEXT_LINKS else [],
-                    "seconds": it["seconds"],
-                }
-                if n in ("opt_script", "data_bomb", "several_out_of_range"):
-                    shot(p, f"tampered_{n}")
-        finally:
-            ui.close_all(items)
-    return out
+def read(page, name: str, url: str) -> dict:
+    ui.load(page, url)
+    r = {
+        "notice": ui.notices(page),
+        "exceptions": exception_texts(page),
+        "console": list(page.console_errors),
+        "dialogs": list(page.dialogs),
+        "query": ui.query(page),
+        "captions": ui.metric_captions(page) if ui.open_tab_name(page) == "Fit" else None,
+        "dom": ui.no_user_html(page),
+        "chart_texts": ui.chart_texts(page) if name in TEXT_LINKS else [],
+    }
+    if name in ("opt_script", "data_bomb", "several_out_of_range"):
+        shot(page, f"tampered_{name}")
+    return r
+
+
+@pytest.fixture
+def opened(page, app_server):
+    """Open one link in a new session and read what the page shows."""
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return lambda name: read(page, name, f"{app_server}/?{LINKS[name][0] if name in LINKS else TEXT_LINKS[name]}")
 
 
 def _clean(r) -> None:
@@ -125,7 +115,7 @@ def test_at_least_20_links():
 @pytest.mark.parametrize("name", list(LINKS))
 def test_tampered_link(opened, name):
     query, words, expected = LINKS[name]
-    r = opened[name]
+    r = opened(name)
     _clean(r)
     notice = " ".join(r["notice"].split())
     assert notice.startswith("Parts of the link could not be used:"), (name, r["notice"])
@@ -147,7 +137,7 @@ def test_tampered_link(opened, name):
 
 @pytest.mark.parametrize("name", list(TEXT_LINKS))
 def test_label_markup_is_text(opened, name):
-    r = opened[name]
+    r = opened(name)
     _clean(r)
     assert r["notice"] == ""
     label = parse_qs(TEXT_LINKS[name])[TEXT_LINKS[name].split("=")[0]][0]
