@@ -179,6 +179,14 @@ def _checked(number: int) -> list[tuple[str, bool]]:
 # --------------------------------------------------------------------------- shared pieces
 
 
+def _defaults(**values) -> None:
+    """First values of view widgets, set as session state rather than as ``value=``: the
+    page writes every widget value back each run (state.keep_widget_values), and a widget
+    given both a ``value=`` and a session-state value makes Streamlit warn."""
+    for key, value in values.items():
+        st.session_state.setdefault(key, value)
+
+
 def _model_choice(page, key: str, label: str, prefer=("slope", "intercept")) -> str:
     ss = st.session_state
     options = list(MIXED_MODELS)
@@ -334,14 +342,15 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
     skey = (key, model, reml) + pkey
     if model in ONE_D:
         with st.expander("Range and resolution"):
-            n = st.slider("Points on the curve", 100, landscape.MAX_CURVE, 400, step=100, key="ls_curve_n")
+            _defaults(ls_curve_n=400, ls_curve_auto=True, ls_t0=-1.0, ls_t1=3.0)
+            n = st.slider("Points on the curve", 100, landscape.MAX_CURVE, step=100, key="ls_curve_n")
             manual = not st.checkbox("Automatic range (cover every optimizer's path and every minimum)",
-                                     value=True, key="ls_curve_auto")
+                                     key="ls_curve_auto")
             theta_range = None
             if manual:
                 a, b = st.columns(2)
-                lo = a.number_input("θ from (log10)", value=-1.0, step=0.5, key="ls_t0")
-                hi = b.number_input("θ to (log10)", value=3.0, step=0.5, key="ls_t1")
+                lo = a.number_input("θ from (log10)", step=0.5, key="ls_t0")
+                hi = b.number_input("θ to (log10)", step=0.5, key="ls_t1")
                 theta_range = (10 ** lo, 10 ** hi) if hi > lo else None
         curve = _curve(skey, data, model, reml, paths, theta_range, n)
         st.caption(md(f"The {curve.criterion_name} of the {MODEL_LABELS[model].lower()} model against θ = "
@@ -388,14 +397,15 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
         if st.session_state["ls_third"] != "profile":
             third, held = "held", held_choices[st.session_state["ls_third"][5:]]
     with st.expander("Axis ranges"):
-        auto = st.checkbox("Automatic (cover every optimizer's path)", value=True, key="ls_auto")
+        _defaults(ls_auto=True, ls_x0=-2.0, ls_x1=3.0, ls_y0=-3.0, ls_y1=2.0)
+        auto = st.checkbox("Automatic (cover every optimizer's path)", key="ls_auto")
         x_range = y_range = None
         if not auto:
             a, b = st.columns(2)
-            lo_x = a.number_input("σ_int/σ from (log10)", value=-2.0, step=0.5, key="ls_x0")
-            hi_x = a.number_input("σ_int/σ to (log10)", value=3.0, step=0.5, key="ls_x1")
-            lo_y = b.number_input("σ_slope/σ from (log10)", value=-3.0, step=0.5, key="ls_y0")
-            hi_y = b.number_input("σ_slope/σ to (log10)", value=2.0, step=0.5, key="ls_y1")
+            lo_x = a.number_input("σ_int/σ from (log10)", step=0.5, key="ls_x0")
+            hi_x = a.number_input("σ_int/σ to (log10)", step=0.5, key="ls_x1")
+            lo_y = b.number_input("σ_slope/σ from (log10)", step=0.5, key="ls_y0")
+            hi_y = b.number_input("σ_slope/σ to (log10)", step=0.5, key="ls_y1")
             if hi_x > lo_x and hi_y > lo_y:
                 x_range, y_range = (10 ** lo_x, 10 ** hi_x), (10 ** lo_y, 10 ** hi_y)
             else:

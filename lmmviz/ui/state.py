@@ -5,8 +5,9 @@ Each run:
 1. on a session's first run, the URL's query parameters are decoded into a State
    (bad values fall back with notices); a state queued by :func:`request_state`
    (the tour, a "reset" button) is applied the same way;
-2. every widget key missing from ``st.session_state`` is seeded from the State, so
-   widgets in tabs that are not open keep their values;
+2. every widget value is written back as session state (:func:`keep_widget_values`),
+   and every widget key still missing is seeded from the State, so widgets in tabs that
+   are not open keep their values;
 3. the State of this run is read back from the widget keys, *before* anything is
    drawn; widgets are created with keys only (no ``value=``), so they show it;
 4. at the end the URL is rewritten from the State (``encode_state``).
@@ -45,6 +46,13 @@ METHODS = ("REML", "ML")
 SIM_KEYS = {url: f"sim_{url}" for url in SIM_PARAMS}  # URL name -> widget key
 MODEL_WIDGETS = {m: f"model_{m}" for m in MODEL_KEYS}
 NONE_SELECTED = ""
+# View settings of the explore tabs and the Fit tab: not part of a share link, but kept for
+# the session like every other value a user sets.
+VIEW_KEYS = (
+    "sumview", "cmp_model", "cmp_start", "trace_log", "trace_best", "ls_model", "ls_paths", "ls_curve_n",
+    "ls_curve_auto", "ls_t0", "ls_t1", "ls_grid", "ls_third", "ls_auto", "ls_x0", "ls_x1", "ls_y0", "ls_y1",
+    "re_model",
+)
 
 
 def _float_text(v: float | None) -> str:
@@ -83,6 +91,22 @@ def widget_values(state: State) -> dict:
     return out
 
 
+def keep_widget_values() -> None:
+    """Make every widget value the session's own, at the start of each run.
+
+    Streamlit drops the value of a keyed widget at the end of a run that did not draw it
+    (a tab that is not open, a collapsed section), and the key then reads back whatever
+    was written to it before the widget first took it: a teacher's residual SD moved from
+    3 to 8 on the Data tab became 3 again two tabs later. A value written through
+    ``st.session_state`` belongs to the session instead and outlives the widget, so every
+    key is written back once per run, before any widget is drawn.
+    """
+    ss = st.session_state
+    for key in WIDGET_KEYS:
+        if key in ss:
+            ss[key] = ss[key]
+
+
 def seed_widgets(state: State, force: bool = False) -> None:
     ss = st.session_state
     for key, value in widget_values(state).items():
@@ -90,6 +114,11 @@ def seed_widgets(state: State, force: bool = False) -> None:
             continue
         if force or key not in ss:
             ss[key] = value
+
+
+# Every key whose value a user sets: the State's widgets (the mapping too, which exists
+# only for uploaded or edited data) and the view settings.
+WIDGET_KEYS = tuple(dict.fromkeys([*widget_values(DEFAULT), "map_y", "map_x", "map_g", *VIEW_KEYS]))
 
 
 def _parse_optional(text: str, what: str, errors: dict, key: str, positive: bool = True) -> float | None:
@@ -221,6 +250,7 @@ def begin_run() -> State:
         preset = ss.get("preset", prev.preset)
         for url, (name, kind, _, _) in SIM_PARAMS.items():
             ss[SIM_KEYS[url]] = kind(getattr(PRESETS.get(preset, PRESETS["classic"]), name))
+    keep_widget_values()
     seed_widgets(prev)
     state, errors = state_from_widgets(prev)
     ss[ERRORS_KEY] = errors
