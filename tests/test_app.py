@@ -590,3 +590,23 @@ def test_download_builders():
     rec = recipe(page)
     assert rec.source == "seed" and "pain ~ dosage + (1 + dosage | subject_id)" in r_script(rec)
     assert "lmmviz.seed()" in python_script(rec)
+
+
+def test_unticked_ols_boxes_take_their_numbers_away():
+    """A box unticked in the sidebar removes its big number too, not only its line."""
+    at = app({"models": "intercept,slope"})
+    m = metrics(at)
+    assert "Pooled OLS" not in m and "Own OLS, mean" not in m, m
+    assert m["Random intercept"] == "\u22128.16" and m["Random slope"] == "\u22128.21"
+    at = app({"models": "pooled,slope"})
+    assert list(metrics(at)) == ["Pooled OLS", "Random slope"]
+
+
+def test_summary_badges_are_separated_and_name_the_optimizer():
+    at = app({"models": "slope", "opt": "pybobyqa"})
+    (head,) = [m.value for m in at.markdown if m.value.startswith("**Random slope**")]
+    from lmmviz.optimizers import optimizer_label
+    from lmmviz.ui.tables import md
+
+    assert md(optimizer_label("pybobyqa")) in head
+    assert ":red[local optimum] · :orange[singular]" in head, head

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from lmmviz.charts import MODEL_LABELS, signed
+from lmmviz.optimizers import optimizer_label
 from lmmviz.report import anova_text, summary_text
 
 from . import compute
@@ -85,9 +86,10 @@ def _local_optimum_alert(page) -> None:
 def _metrics(page) -> None:
     """The slopes in big numbers: pooled, within subjects, each mixed model (with its criterion)."""
     items = []
-    if page.pooled is not None:
+    shown = page.state.models
+    if page.pooled is not None and "pooled" in shown:
         items.append(("Pooled OLS", signed(page.pooled.slope), f"ignores {page.unit}s"))
-    if page.per_group is not None:
+    if page.per_group is not None and "per_group" in shown:
         s = page.per_group["slope"].to_numpy(float)
         s = s[np.isfinite(s)]
         if len(s):
@@ -140,9 +142,9 @@ def _summaries(page) -> None:
                              else f":orange[{found.title.lower()}]")
             if ft.singular:
                 flags.append(":orange[singular]")
-            st.markdown(f"**{MODEL_LABELS[model]}** · {crit_name(ft.reml)} **{ft.criterion:.1f}** · "
-                        f"{md(page.state.opt if page.state.opt != 'robust' else 'robust default')}"
-                        + (" · " + " ".join(flags) if flags else ""))
+            opt = "robust default" if page.state.opt == "robust" else optimizer_label(page.state.opt)
+            st.markdown(f"**{MODEL_LABELS[model]}** · {crit_name(ft.reml)} **{ft.criterion:.1f}** · {md(opt)}"
+                        + "".join(" · " + f for f in flags))
             if view == SUMMARY_VIEWS[0]:
                 st.code(summary_text(ft, page.loaded.name), language=None)
             else:
