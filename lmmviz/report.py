@@ -226,7 +226,7 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             f"Random-effect variances are estimated from {fit.n_groups} {g} values only. With so few "
             "groups a variance, and even more a correlation, is barely estimable: the criterion is "
             "flat or has several minima.",
-            "Prefer the random-intercept or within-between model, or treat the groups as fixed effects.",
+            _few_groups_advice(fit.model, g),
         ))
     out.append(Diagnostic(
         "evaluations", "info", "Work done",
@@ -238,6 +238,18 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
 
 
 FEW_GROUPS_WORDS = 5
+
+
+def _few_groups_advice(model: str, g: str) -> str:
+    """What to do with few groups depends on the model: a richer one has more to lose."""
+    if model in ("slope", "uncorrelated"):
+        return ("Prefer a model with one variance, the random-intercept or within-between model, "
+                f"or treat the {g} values as fixed effects.")
+    if model == "within_between":
+        return (f"This model already has a single variance. Read the between-{g} slope with care: it rests "
+                f"on {g} averages only.")
+    return (f"The slope comes mostly from the changes within each {g}; the variance between {g} values is "
+            "rough. Report it as such, or treat the groups as fixed effects.")
 
 
 def _diag_positions(fit: Fit) -> set[int]:

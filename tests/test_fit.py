@@ -201,3 +201,18 @@ def test_singular_local_optimum_is_diagnosed_in_words():
     assert {"singular", "corr_one", "few_groups"} <= codes
     assert ft.warnings == ("boundary (singular) fit: see help('isSingular')",)
     assert ft.max_abs_corr == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("model", ["intercept", "slope", "uncorrelated", "within_between"])
+def test_few_groups_advice_never_recommends_the_model_itself(seed, model):
+    """With 3 subjects every fit gets the few-groups warning; its advice fits the model
+    (a within-between fit is not told to prefer the within-between model)."""
+    from lmmviz.charts import MODEL_LABELS
+
+    ft = lmmviz.fit(seed, model)
+    (d,) = [d for d in ft.diagnostics if d.code == "few_groups"]
+    assert d.title == "Only 3 groups"
+    label = MODEL_LABELS[model].lower()
+    assert label not in d.advice.lower(), d.advice
+    if model in ("slope", "uncorrelated"):
+        assert "random-intercept or within-between model" in d.advice

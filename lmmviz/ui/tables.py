@@ -219,3 +219,42 @@ def merged_diagnostics(per_model: Mapping[str, list]) -> list[tuple[str, object]
 __all__ = ["md", "paradox_line", "slope_table", "comparison_table", "lrt_models",
            "residual_quantiles", "varcorr_table", "fixef_table", "corr_fixef_table", "local_optimum",
            "merged_diagnostics", "within_summary", "crit_name"]
+
+
+# --------------------------------------------------------------------------- the question, in lme4's words
+
+
+def _lme4_shape(ft) -> str:
+    """What a student should notice about a fit: singular, a correlation of ±1."""
+    notes = []
+    if ft.singular:
+        notes.append("singular")
+    if math.isfinite(ft.max_abs_corr) and ft.max_abs_corr > 0.99:
+        notes.append("Corr ±1" if ft.model == "slope" else "")
+    return ", ".join(n for n in notes if n)
+
+
+def lme4_lines(runs: list, best) -> list[str]:
+    """Markdown lines, one per lme4 optimizer: where it stops on these data, beside the
+    lowest criterion found (``best``, the robust default's fit). ``runs`` holds
+    ``(lme4 name, Fit or None, error text)``; a fit above ``best`` is called a local
+    optimum in words, with what lme4 itself says about it."""
+    crit = "REML" if best.reml else "−2 logLik"
+    lines = []
+    for name, ft, err in runs:
+        head = f"`{name}`"
+        if ft is None:
+            lines.append(f"{head}: failed ({md(err or 'no reason given')})")
+            continue
+        slope = f"slope **{signed(ft.slope, 3)}**" if ft.model != "within_between" else \
+            f"within **{signed(ft.beta[1], 3)}**"
+        text = f"{head} → {slope} · {crit} {ft.criterion:.2f}"
+        shape = _lme4_shape(ft)
+        if ft.criterion - best.criterion > 0 and not same_optimum(ft.criterion, best.criterion):
+            said = "reported “OK”" if ft.optsum is None or ft.optsum.converged else "reported a warning"
+            text += (f" · :red[**local optimum**] ({shape + ', ' if shape else ''}{ft.criterion - best.criterion:.2f} "
+                     f"above the best), yet lme4 {said}")
+        else:
+            text += " · the best optimum found" + (f" ({shape})" if shape else "")
+        lines.append(text)
+    return lines
