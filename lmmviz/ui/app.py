@@ -43,12 +43,45 @@ STYLE = """<style>
 [data-testid="stSidebarHeader"] {height: 1.5rem; padding: 0.5rem 1rem;}
 [data-testid="stMetricValue"] {font-size: 2rem;}
 .st-key-summaries pre, .st-key-summaries code {font-size: 12.5px !important; line-height: 1.32 !important;}
+/* Headings are semantic (h1 page, h2 section, h3 part: what a screen reader lists); their size is set here. */
+[data-testid="stMain"] h1 {font-size: 1.75rem; padding-top: 0.25rem;}
+[data-testid="stMain"] h2 {font-size: 1.3rem;}
+[data-testid="stMain"] h3 {font-size: 1.1rem;}
+[data-testid="stSidebar"] h2 {font-size: 1.3rem;}
+[data-testid="stSidebar"] h3 {font-size: 1.05rem;}
+/* Captions darker than Streamlit's grey (4.0:1 on white): 7:1, readable for every student (WCAG AA). */
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {color: #4b5563 !important; opacity: 1 !important;}
+/* On a phone the six tabs wrap onto a second line instead of hiding the last ones off screen. */
+[data-baseweb="tab-list"] {flex-wrap: wrap; row-gap: 0.25rem;}
 </style>"""
+
+
+# A constant script (no user data): a box that scrolls sideways (the lme4 text) can be
+# focused and scrolled with the keyboard, and is announced by what it holds.
+SCROLL_FOCUS = """<script>
+(() => {
+  const doc = window.parent ? window.parent.document : document;
+  const mark = () => doc.querySelectorAll('[data-testid="stCode"] pre').forEach((pre, i) => {
+    const first = (pre.textContent || "").trim().split("\\n")[0].slice(0, 60);
+    const label = `Text box ${i + 1}: ${first}`;
+    if (pre.getAttribute("aria-label") === label) return;
+    pre.setAttribute("tabindex", "0");
+    pre.setAttribute("role", "region");
+    pre.setAttribute("aria-label", label);
+  });
+  mark();
+  if (!doc.lmmvizScrollFocus) {
+    doc.lmmvizScrollFocus = new MutationObserver(mark);
+    doc.lmmvizScrollFocus.observe(doc.body, {childList: true, subtree: true});
+  }
+})();
+</script>"""
 
 
 def _header(page) -> None:
     st.html(STYLE)
-    st.markdown("### Simpson's paradox in linear mixed models")
+    st.html(SCROLL_FOCUS, unsafe_allow_javascript=True)
+    st.markdown("# Simpson's paradox in linear mixed models")
     notices = page_state.notices()
     if notices:
         with st.container(border=True):

@@ -235,10 +235,11 @@ def settings_tuple(state: State, model: str) -> tuple:
 
 
 @st.cache_data(max_entries=96, max_size="800MB", ttl=TTL, show_spinner=False)
-def _fit(key: str, _data, model: str, reml: bool, optimizer: str, settings: tuple) -> FitResult:
+def _fit(key: str, _data, model: str, reml: bool, optimizer: str, settings: tuple | None) -> FitResult:
+    """``settings`` None: the optimizer's own defaults (lme4's, for the lme4 optimizers)."""
     try:
         ft = lmmviz.fit(_data, model, reml=reml, optimizer=optimizer,
-                        settings=lmmviz.OptimizerSettings(*settings))
+                        settings=None if settings is None else lmmviz.OptimizerSettings(*settings))
         return FitResult(ft)
     except DataError as err:
         return FitResult(None, str(err))
@@ -249,6 +250,15 @@ def _fit(key: str, _data, model: str, reml: bool, optimizer: str, settings: tupl
 
 def fit_model(loaded: Loaded, model: str, reml: bool, optimizer: str, settings: tuple) -> FitResult:
     return _fit(loaded.key, loaded.data, model, reml, optimizer, settings)
+
+
+# The two lme4 optimizers of the seed question, by lme4's names.
+LME4_QUESTION = ("lme4:bobyqa", "lme4:Nelder_Mead")
+
+
+def lme4_fit(loaded: Loaded, model: str, reml: bool, optimizer: str) -> FitResult:
+    """``optimizer`` (an lme4 twin) as lme4 runs it: lme4's start and lme4's settings."""
+    return _fit(loaded.key, loaded.data, model, reml, optimizer, None)
 
 
 def robust_reference(loaded: Loaded, model: str, reml: bool) -> FitResult:

@@ -109,7 +109,7 @@ def render_data_tab(page) -> None:
             st.text_input(f"y axis label (default: {md(data.y)})", key="ylab", max_chars=80,
                           placeholder="e.g. pain (0-500 scale)")
     with right:
-        st.markdown("##### Validation")
+        st.markdown("## Validation")
         _report(page)
         st.vega_lite_chart(spec=page.chart_spec(selected=state.sel, height=300, interactive=False), width="stretch",
                            theme=None)
@@ -225,7 +225,7 @@ def _report(page) -> None:
 
 def _editor(page) -> None:
     data = page.data
-    st.markdown("##### Edit the data")
+    st.markdown("## Edit the data")
     if data.n_obs > compute.MAX_EDIT_ROWS:
         st.caption(f"The editor takes data sets up to {compute.MAX_EDIT_ROWS:,} rows; this one has "
                    f"{data.n_obs:,}. Download the CSV, edit it and upload it.")

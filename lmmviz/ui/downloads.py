@@ -98,7 +98,7 @@ def summary_bundle(page) -> str:
 
 
 def render_downloads(page) -> None:
-    st.markdown("#### Download")
+    st.markdown("## Download")
     chart = page.chart_spec(selected=page.state.sel)  # the shown chart; exports drop pan/zoom
     rec = recipe(page)
     cols = st.columns(7)

@@ -245,7 +245,7 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
         "corr": st.column_config.NumberColumn(format="%.3f"),
         "seconds": st.column_config.NumberColumn(format="%.3f"),
     })
-    st.markdown("##### Traces: the criterion at every evaluation")
+    st.markdown("### Traces: the criterion at every evaluation")
     c1, c2 = st.columns(2)
     log = c1.toggle("Log scale (criterion above the best)", key="trace_log")
     best_so_far = c2.toggle("Best so far", key="trace_best")
@@ -291,7 +291,7 @@ def _comparison(page, model: str, start_mode: str):
 
 
 def render_compare_tab(page) -> None:
-    st.markdown("#### Every optimizer, from the same start")
+    st.markdown("## Every optimizer, from the same start")
     st.caption("Like lme4's allFit(): each library optimizer runs once from the same θ. Those that stop at a "
                "higher criterion than the best are at a local optimum, even when they report success.")
     c1, c2, c3 = st.columns([1, 1.4, 1])
@@ -440,7 +440,7 @@ def _slice_view(data, key, model, reml, m, optima: pd.DataFrame, skey) -> None:
         return
     (cb, best), (ca, worst) = distinct[0], distinct[1]
     la, lb = f"{ca:.2f}", f"{cb:.2f}"
-    st.markdown("##### The straight path between the two optima")
+    st.markdown("### The straight path between the two optima")
     sl = _slice(key, data, model, reml, worst, best, la, lb)
     st.caption(md(f"From {la} to {lb} the criterion first rises by {sl.barrier_a:.2f}, then falls by "
                   f"{sl.barrier_b:.2f}: a local optimizer at {la} sees only uphill around it."))
@@ -457,7 +457,7 @@ def render_landscape(data, model: str, reml: bool = True, settings=None, compari
 
 
 def render_landscape_tab(page) -> None:
-    st.markdown("#### The REML landscape, and where each optimizer went")
+    st.markdown("## The REML landscape, and where each optimizer went")
     n_groups = len(page.per_group) if page.per_group is not None else 0
     c1, c2 = st.columns([1, 2])
     with c1:
@@ -481,7 +481,7 @@ def render_landscape_tab(page) -> None:
 
 
 def _effects_view(fit, per_group, pooled, x_name: str, group: str, unit: str, key) -> None:
-    st.markdown("##### Shrinkage: each subject's own line, pulled towards the population")
+    st.markdown("## Shrinkage: each subject's own line, pulled towards the population")
     st.caption(md(f"Hollow circles: each {unit}'s own OLS intercept and slope. Arrows: where the mixed "
                   "model puts it (partial pooling). Cross: the population (fixed-effects) line; diamond: the "
                   "pooled OLS line."))
@@ -494,7 +494,7 @@ def _effects_view(fit, per_group, pooled, x_name: str, group: str, unit: str, ke
     if fit.singular:
         st.warning(md(f"This fit is singular: the {unit}s' lines are forced onto a line in this plane "
                       "(Corr ±1 or a zero variance)."), icon=":material/warning:")
-    st.markdown("##### Caterpillar plot: conditional modes (BLUPs) with 95% intervals")
+    st.markdown("## Caterpillar plot: conditional modes (BLUPs) with 95% intervals")
     st.vega_lite_chart(spec=_spec(("cat",) + key, lambda: charts.caterpillar_chart(fit.ranef, group=group)),
                        width="content")
     with st.expander("The random effects as a table"):
@@ -568,7 +568,7 @@ def tour_banner(page) -> None:
 def render_tour(step: int | None, base_url: str = "") -> None:
     """Every step of the tour with its text, its link and a button that sets the app to
     the step's state (the state its link encodes). ``step`` is the current one, if any."""
-    st.markdown("#### A guided tour: the seed question, answered")
+    st.markdown("## A guided tour: the seed question, answered")
     st.markdown("*“How should I choose the ‘correct’ model? How come the results are so different between "
                 "these two models? What are the mathematical reasons?”* Seven steps; each one sets the app "
                 "up (data, models, optimizer, tab) exactly as its link does, and says what to look at.")

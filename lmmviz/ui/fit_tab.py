@@ -15,7 +15,7 @@ from lmmviz.report import anova_text, summary_text
 from . import compute
 from .downloads import render_downloads
 from .tables import (
-    comparison_table, corr_fixef_table, crit_name, fixef_table, local_optimum, lrt_models, md,
+    comparison_table, corr_fixef_table, crit_name, fixef_table, lme4_lines, local_optimum, lrt_models, md,
     merged_diagnostics, paradox_line, residual_quantiles, slope_table, varcorr_table,
 )
 
@@ -53,9 +53,10 @@ def render_fit_tab(page) -> None:
                      f"{len(frames.points):,} of {frames.n_points:,} points (all are fitted).")
         st.caption(md(hint))
     with right:
+        # _lme4_question(page)  # wired up once the lme4 twins land (issue 10)
         with st.container(key="summaries"):
             _summaries(page)
-    st.markdown(f"#### Slope of {md(data.x)} in every model")
+    st.markdown(f"## Slope of {md(data.x)} in every model")
     st.caption("Read the paradox off one column: the pooled slope mixes the between-"
                f"{page.unit} trend with the within-{page.unit} one; the mixed models estimate the latter.")
     table = slope_table(page.pooled, page.per_group, page.fits, state.models, page.unit)
@@ -81,6 +82,50 @@ def _local_optimum_alert(page) -> None:
     lines = [f"**{MODEL_LABELS[m]}:** {md(d.message)}" for m, d in found]
     st.error("  \n".join(lines), icon=":material/report:")
     st.button("Refit with the robust default", key="use_robust", on_click=_use_robust, icon=":material/build:")
+
+
+def _show_optimizer(name: str) -> None:
+    st.session_state["opt"] = name
+
+
+def _open_landscape() -> None:
+    st.session_state["tab"] = "Landscape"
+
+
+QUESTION_MODELS = ("slope", "uncorrelated", "intercept")
+
+
+def _lme4_question(page) -> None:
+    """The seed question in lme4's words: where lme4's bobyqa and Nelder_Mead stop on
+    these data, beside the lowest criterion found, with the way to see why."""
+    model = next((m for m in QUESTION_MODELS if m in page.fits), None)
+    best = page.references.get(model) or (page.fits.get(model) if page.state.opt == "robust" else None)
+    if model is None or best is None:
+        return
+    runs = []
+    for name in compute.LME4_QUESTION:
+        res = compute.lme4_fit(page.loaded, model, page.state.reml, name)
+        runs.append((name.split(":", 1)[1], res.fit, res.error))
+    with st.container(border=True, key="lme4_question"):
+        st.markdown(f"**In lme4:** lmer({md(best.formula)}{'' if best.reml else ', REML = FALSE'})")
+        lines = lme4_lines(runs, best)
+        lines.append(f"lmmviz's robust default → slope **{signed(best.slope, 3)}** · "
+                     f"{'REML' if best.reml else '−2 logLik'} {best.criterion:.2f} · the lowest criterion found")
+        st.markdown("\n".join(f"- {line}" for line in lines))
+        cols = st.columns(4, gap="small")
+        for col, (name, _, _) in zip(cols, runs):
+            col.button(f"Fit with {name}", key=f"q_{name}", type="tertiary", on_click=_show_optimizer,
+                       args=(f"lme4:{name}",), help=f"Show lme4's {name} fit on this page")
+        cols[2].button("Why? Landscape", key="q_landscape", type="tertiary", on_click=_open_landscape,
+                       help="The criterion over the random-effect SDs, with where each optimizer stopped")
+        cols[3].button("Why? Tour", key="q_tour", type="tertiary", on_click=_start_tour,
+                       help="A guided tour of the seed question, from the step where bobyqa stops")
+
+
+def _start_tour() -> None:
+    from .explore import _go_step
+
+    _go_step(3)
 
 
 def _metrics(page) -> None:
@@ -183,7 +228,7 @@ def _blocks(ft) -> None:
 def _comparison(page) -> None:
     if not page.fits:
         return
-    st.markdown("#### Model comparison")
+    st.markdown("## Model comparison")
     table = comparison_table(page.fits)
     cfg = {c: st.column_config.NumberColumn(c, format="%.2f")
            for c in table.columns if c not in ("model", "npar", "singular")}
@@ -217,7 +262,7 @@ def _diagnostics(page) -> None:
         per_model[model] = diags
     if not per_model and not page.errors:
         return
-    st.markdown("#### Diagnostics")
+    st.markdown("## Diagnostics")
     infos = []
     for models, d in merged_diagnostics(per_model):
         text = f"**{md(d.title)}** ({md(models)}). {md(d.message)}"

@@ -43,7 +43,7 @@ def render_sidebar(page) -> None:
     sb.markdown("## lmmviz")
     sb.caption("Simpson's paradox in linear mixed models, fitted exactly as lme4 does.")
 
-    sb.markdown("#### Data")
+    sb.markdown("### Data")
     sb.selectbox("Data source", SOURCES, key="src", format_func=SOURCE_LABELS.get,
                  help="The simulator, uploads and the table editor are in the Data tab.")
     if state.src == "preset":
@@ -51,11 +51,11 @@ def render_sidebar(page) -> None:
     if state.src in ("sim", "upload", "edited"):
         sb.caption("Set it up in the **Data** tab.")
 
-    sb.markdown("#### Models")
+    sb.markdown("### Models")
     for m in MODEL_KEYS:
         sb.checkbox(MODEL_LABELS[m], key=MODEL_WIDGETS[m], help=MODEL_HELP[m])
 
-    sb.markdown("#### Fitting")
+    sb.markdown("### Fitting")
     sb.radio("Fit by", METHODS, key="method", horizontal=True,
              help="REML (lme4's default) or maximum likelihood. Likelihood-ratio tests always refit by ML.")
     sb.selectbox("Optimizer", optimizer_names(), key="opt", format_func=optimizer_text,
@@ -79,7 +79,7 @@ def render_sidebar(page) -> None:
                 st.caption(f":red[{md(msg)}]")
         st.caption("Every run also stops after 20 seconds.")
 
-    sb.markdown("#### Chart")
+    sb.markdown("### Chart")
     st.sidebar.pills("Layers", LAYERS, selection_mode="multi", key="layers", format_func=LAYER_LABELS.get,
                      help="Show or hide parts of the chart. Lines appear only for the models ticked above.")
     labels = list(map(str, page.per_group["group"])) if page.per_group is not None else []
@@ -94,7 +94,7 @@ def render_sidebar(page) -> None:
                  format_func=lambda v: "(none)" if v == NONE_SELECTED else v,
                  help="Or click a point or a legend entry in the chart; double-click the chart to clear.")
 
-    sb.markdown("#### Share")
+    sb.markdown("### Share")
     base = _base_url()
     url = share_url(base, state)
     sb.code(url, language=None, wrap_lines=True)

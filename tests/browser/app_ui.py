@@ -438,15 +438,19 @@ def csv_key(text: str, y: str, x: str, g: str) -> str:
 
 
 def expected_metrics(data_key: str, models=("intercept", "slope"), reml: bool = True,
-                     optimizer: str = "robust", maxeval: int = 10_000) -> dict[str, str]:
-    """The metrics the Fit tab should show, formatted as the app formats them."""
-    data = engine_data(data_key)
-    out = {"Pooled OLS": signed(lmmviz.pooled_ols(data).slope)}
+                     optimizer: str = "robust", maxeval: int = 10_000,
+                     ols=("pooled", "per_group")) -> dict[str, str]:
+    """The metrics the Fit tab should show, formatted as the app formats them; `ols` names the
+    ticked OLS boxes (an unticked box takes its big number away)."""
     import numpy as np
 
+    data = engine_data(data_key)
+    out = {}
+    if "pooled" in ols:
+        out["Pooled OLS"] = signed(lmmviz.pooled_ols(data).slope)
     s = lmmviz.per_group_ols(data)["slope"].to_numpy(float)
     s = s[np.isfinite(s)]
-    if len(s):
+    if len(s) and "per_group" in ols:
         out["Own OLS, mean"] = signed(float(np.mean(s)))
     names = {"intercept": "Random intercept", "slope": "Random slope", "uncorrelated": "Uncorrelated"}
     for m in models:

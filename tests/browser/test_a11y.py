@@ -1,0 +1,37 @@
+"""Accessibility: axe-core (bundled by axe-playwright-python) finds no serious or critical
+violation on any of the six tabs of the seed page (WCAG 2.1 AA rules), and none of the
+moderate ones that are ours to fix (heading order, a scrolling box without keyboard focus)."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+import app_ui as ui
+
+TABS = ["Fit", "Random effects", "Compare optimizers", "Landscape", "Tour", "Data"]
+# WCAG 2.0/2.1 A and AA, as the issue asks; best-practice rules that are ours too.
+OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+           "resultTypes": ["violations"]}
+# axe-core 4.12 aborts color-contrast for the whole page ("Element midpoint exceeds the grid
+# bounds") on the text inside a box that scrolls sideways (the lme4 summary), and reports that only
+# as "incomplete". So the code text is left out of the run (the box itself, which must take
+# keyboard focus, is still checked), and a rule that errors fails the test instead of passing.
+CONTEXT = {"exclude": [['[data-testid="stCode"] code']]}
+OURS = {"heading-order", "scrollable-region-focusable", "color-contrast", "empty-heading", "page-has-heading-one"}
+
+
+def _problems(page) -> list[str]:
+    res = Axe().run(page, context=CONTEXT, options={**OPTIONS, "resultTypes": ["violations", "incomplete"]})
+    out = [f"{v['id']} could not run: {v['error']['message']}" for v in res.response["incomplete"] if v.get("error")]
+    for v in res.response["violations"]:
+        if v["impact"] in ("serious", "critical") or v["id"] in OURS:
+            where = "; ".join(n["target"][0] if isinstance(n["target"][0], str) else str(n["target"][0])
+                              for n in v["nodes"][:3])
+            out.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']} at {where}")
+    return out
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_no_serious_axe_violation(page, app_server, tab):
+    ui.load(page, app_server + "/")
+    ui.open_tab(page, tab)
+    assert _problems(page) == []
