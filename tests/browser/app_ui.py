@@ -16,6 +16,8 @@ import lmmviz
 from lmmviz.charts import signed
 from lmmviz.report import summary_text
 
+from playwright.sync_api import expect
+
 from helpers import exception_texts, goto_app, run_count, wait_for_idle
 
 MAIN = '[data-testid="stMain"]'
@@ -232,11 +234,22 @@ def select_options(page, label: str) -> list[str]:
 
 
 def set_checkbox(page, label: str, checked: bool, scope: str = SIDEBAR) -> None:
-    cb = page.locator(scope).get_by_role("checkbox", name=label, exact=True)
+    root = page.locator(scope)
+    # st.checkbox is a checkbox, st.toggle a switch
+    cb = root.get_by_role("checkbox", name=label, exact=True).or_(root.get_by_role("switch", name=label, exact=True))
     if cb.is_checked() == checked:
         return
-    # The input is visually hidden; click its label.
-    act(page, lambda: cb.locator("xpath=ancestor::label[1]").click())
+    before = run_count(page)
+    # The input is visually hidden; click its label. A click that lands while the element is
+    # being redrawn is lost: wait for the box to change state, not for time, and click again.
+    for _ in range(4):
+        cb.locator("xpath=ancestor::label[1]").click()
+        try:
+            expect(cb).to_be_checked(checked=checked, timeout=5000)
+            break
+        except AssertionError:
+            continue
+    wait_for_idle(page, timeout=60000, after_run=before, settle_ms=150)
 
 
 def set_radio(page, option: str, scope: str = SIDEBAR) -> None:
