@@ -119,7 +119,7 @@ def test_pooled_and_population_lines_have_their_own_colours_and_legend(seed_spec
     texts = [r["text"] for r in seed_spec["datasets"][find_layer(seed_spec, "labels")["data"]["name"]]]
     below = [r["text"] for r in seed_spec["datasets"][find_layer(seed_spec, "labels_below")["data"]["name"]]]
     assert texts == ["Pooled OLS +7.86"]
-    assert sorted(below) == ["Random intercept \u22128.16", "Random slope \u22128.21"]
+    assert sorted(below) == ["Random intercept \u22128.16", "Random slope \u22128.215"]
 
 
 @pytest.mark.parametrize("layers,expected", [
@@ -193,8 +193,18 @@ def test_exports_png_and_svg(seed_spec):
 
 
 def test_small_helpers():
-    assert signed(7.855) == "+7.86" and signed(-8.157) == "\u22128.16" and signed(0.0) == "0.00"
+    assert signed(7.8553) == "+7.86" and signed(7.855) == "+7.855" and signed(-8.157) == "\u22128.16" and signed(0.0) == "0.00"
     assert signed(float("nan")) == "n/a"
     assert unit_word("subject_id") == "subject" and unit_word("Subject") == "subject"
     assert unit_word("school") == "school" and unit_word("Chick") == "chick" and unit_word("batch") == "group"
     assert set(LAYERS) == {"points", "subject_lines", "population", "pooled", "per_group"}
+
+
+def test_signed_adds_a_digit_on_a_rounding_boundary():
+    """The seed's random-slope optimum is -8.21498 (lme4: -8.2150): at two decimals it sits on
+    the boundary between -8.21 and -8.22, so which one shows would hang on an optimizer's last bits."""
+    from lmmviz.charts import signed
+
+    assert signed(-8.21498081) == signed(-8.2150281) == "\u22128.215"
+    assert signed(7.855254) == "+7.86" and signed(-8.1568038) == "\u22128.16" and signed(7.2037) == "+7.20"
+    assert signed(0.0) == "0.00" and signed(float("nan")) == "n/a"

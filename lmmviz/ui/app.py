@@ -19,7 +19,7 @@ def main() -> None:
     t0 = time.perf_counter()
     # No page_icon: a Material icon as favicon is fetched from Google, which fails offline.
     st.set_page_config(page_title="lmmviz · Simpson's paradox in mixed models",
-                       layout="wide", initial_sidebar_state="expanded")
+                       layout="wide", initial_sidebar_state="auto")  # collapsed on a phone
     state = page_state.begin_run()
     page, state = build_page(state)
     from .sidebar import render_sidebar
@@ -52,7 +52,18 @@ STYLE = """<style>
 /* Captions darker than Streamlit's grey (4.0:1 on white): 7:1, readable for every student (WCAG AA). */
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {color: #4b5563 !important; opacity: 1 !important;}
 /* On a phone the six tabs wrap onto a second line instead of hiding the last ones off screen. */
-[data-baseweb="tab-list"] {flex-wrap: wrap; row-gap: 0.25rem;}
+[data-testid="stTabs"] [role="tablist"] {flex-wrap: wrap; row-gap: 0.25rem; overflow-x: visible;}
+/* On a phone the big numbers sit two to a row, so that the chart starts on the first screen. */
+@media (max-width: 640px) {
+  [data-testid="stMain"] h1 {font-size: 1.3rem;}
+  [data-testid="stMainBlockContainer"] {padding-top: 3.25rem !important;}
+  .st-key-metrics [data-testid="stHorizontalBlock"] {flex-direction: row !important; flex-wrap: wrap; gap: 0 0.75rem;}
+  .st-key-metrics [data-testid="stColumn"] {flex: 1 1 calc(50% - 0.75rem) !important; width: auto !important; min-width: 0 !important;}
+  .st-key-metrics [data-testid="stColumn"]:empty, .st-key-metrics [data-testid="stColumn"]:not(:has([data-testid="stMetric"])) {display: none;}
+  .st-key-metrics [data-testid="stMetricValue"] {font-size: 1.5rem;}
+  /* a chart wider than the phone scrolls inside its own box instead of widening the page */
+  [data-testid="stVegaLiteChart"], [data-testid="stDataFrame"] {max-width: 100%; overflow-x: auto;}
+}
 </style>"""
 
 

@@ -151,13 +151,14 @@ def _metrics(page) -> None:
     for model in page.errors:
         items.append((SHORT_LABELS[model], "—", "not fitted"))
     per_row = 4
-    for start in range(0, len(items), per_row):
-        row = items[start:start + per_row]
-        cols = st.columns(per_row)
-        for col, (label, value, caption) in zip(cols, row):
-            with col:
-                st.metric(label, value)
-                st.caption(caption)
+    with st.container(key="metrics"):  # two to a row on a phone (CSS in app.STYLE)
+        for start in range(0, len(items), per_row):
+            row = items[start:start + per_row]
+            cols = st.columns(per_row)
+            for col, (label, value, caption) in zip(cols, row):
+                with col:
+                    st.metric(label, value)
+                    st.caption(caption)
 
 
 SHORT_LABELS = {"intercept": "Random intercept", "slope": "Random slope", "uncorrelated": "Uncorrelated",

@@ -54,7 +54,7 @@ def test_layer_toggles_and_highlight(page, app_server):
     assert full == {"points": 12, "per_group": 3, "subject_lines": 6, "pooled": 1, "population": 2,
                     "labels_halo": 1, "labels": 1, "labels_below_halo": 2, "labels_below": 2}, full
     texts = ui.chart_texts(page)
-    assert "Pooled OLS +7.86" in texts and "Random slope −8.21" in texts, texts
+    assert "Pooled OLS +7.86" in texts and "Random slope −8.215" in texts, texts
     ui.set_pill(page, "Layers", "Points", False)
     assert ui.query(page)["layers"] == ["subject_lines,population,pooled,per_group"]
     assert ui.eventually(lambda: ui.point_opacities(page), lambda o: o == [0.0] * 12) == [0.0] * 12
@@ -98,7 +98,7 @@ def test_reml_and_ml(page, app_server):
 
 def test_optimizer_local_optimum_and_refit(page, app_server):
     """Py-BOBYQA from lme4's start stops at 101.34 with +7.20 on the random-slope model:
-    the red box says so, with the robust default's 68.07 and −8.21, and a button refits."""
+    the red box says so, with the robust default's 68.07 and −8.215, and a button refits."""
     ui.load(page, app_server + "/?models=pooled,per_group,slope")
     options = ui.select_options(page, "Optimizer")
     assert options[0] == ROBUST and PYBOBYQA in options and len(options) == 11, options
@@ -109,7 +109,7 @@ def test_optimizer_local_optimum_and_refit(page, app_server):
     assert "REML 101.3 · local optimum" in ui.metric_captions(page), ui.metric_captions(page)
     errors = ui.alert_texts(page, "Error")
     assert any("found a REML criterion 33.27 lower (68.07 against 101.34): this fit is a local optimum. "
-               "There the slope is −8.21, here +7.20." in e for e in errors), errors
+               "There the slope is −8.215, here +7.20." in e for e in errors), errors
     sums = ui.summaries(page)
     assert "REML criterion at convergence: 101.3" in sums[0]
     assert ui.norm(sums[0]) == ui.norm(ui.expected_summary("seed", "slope", "seed", optimizer="pybobyqa"))
@@ -118,7 +118,7 @@ def test_optimizer_local_optimum_and_refit(page, app_server):
     shot(page, "pybobyqa_local_optimum")
     ui.click_button(page, "Refit with the robust default")
     assert "opt" not in ui.query(page)
-    assert ui.metrics(page)["Random slope"] == "−8.21"
+    assert ui.metrics(page)["Random slope"] == "−8.215"
     assert not ui.alert_texts(page, "Error")
     assert page.get_by_role("combobox", name="Optimizer").input_value() == ROBUST
     ui.assert_clean(page)

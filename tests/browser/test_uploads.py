@@ -26,7 +26,7 @@ def back_to_seed(page) -> None:
     ui.open_tab(page, "Fit")
     assert "REML 77.4" in ui.metric_captions(page)
     assert "REML 68.1" in ui.metric_captions(page)
-    assert ui.metrics(page)["Random slope"] == "−8.21"
+    assert ui.metrics(page)["Random slope"] == "−8.215"
     assert ui.query(page) == {}
 
 
