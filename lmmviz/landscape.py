@@ -438,13 +438,16 @@ def optimizer_paths(source, model: str | None = None) -> Paths:
     ``source`` is a :class:`lmmviz.Comparison` (one path per optimizer, verdicts from
     ``compare``), a :class:`lmmviz.Fit` (one path per run, e.g. the robust default's
     starts), or a sequence of ``OptSummary``. Failed comparison entries have no path.
+    A run that did not converge and is not at the best criterion has the verdict
+    "stopped early": where it ended is no optimum.
     """
     runs: list[tuple[str, object, str]] = []
     if hasattr(source, "entries"):  # Comparison
         model = source.model
         for e in source.entries:
             if e.fit is not None and e.fit.optsum is not None:
-                runs.append((e.optimizer, e.fit.optsum, e.verdict))
+                early = e.verdict == "local optimum" and not e.fit.converged
+                runs.append((e.optimizer, e.fit.optsum, "stopped early" if early else e.verdict))
     else:
         if hasattr(source, "runs") and hasattr(source, "model"):  # Fit
             model = source.model
@@ -463,7 +466,7 @@ def optimizer_paths(source, model: str | None = None) -> Paths:
             elif same_optimum(r.fmin, best):
                 verdict = "best"
             else:
-                verdict = "local optimum"
+                verdict = "local optimum" if r.converged else "stopped early"
             runs.append((label, r, verdict))
     tcols = None
     frames, ends = [], []

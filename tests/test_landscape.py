@@ -464,6 +464,10 @@ def test_uncorrelated_seed_slice_skips_the_run_stopped_early(slice_cases):
     cmp, optima, pair, sl = slice_cases("seed", "uncorrelated")
     cobyla = next(e for e in cmp.entries if e.optimizer == "nlopt_cobyla")
     assert not cobyla.fit.converged and 71.47 < cobyla.fit.criterion < 71.48  # MAXEVAL_REACHED
+    # on the map its path ends "stopped early", not at a local optimum
+    verdicts = L.optimizer_paths(cmp).ends.groupby("run")["verdict"].first()
+    assert verdicts["nlopt_cobyla"] == "stopped early"
+    assert all(verdicts[e.optimizer] == e.verdict for e in cmp.entries if e.optimizer != "nlopt_cobyla")
     assert [o.label for o in optima] == ["70.02", "101.88"]
     assert len(optima[1].optimizers) == 8
     a, b = pair
