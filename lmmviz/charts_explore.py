@@ -276,14 +276,19 @@ def _slice_points(s: Slice) -> pd.DataFrame:
     label of the end it rises from."""
     F = s.points()["criterion"].to_numpy(dtype=float)
     fa, fb = float(F[0]), float(F[-1])
-    rows = [(0.0, fa, s.label_a, f"{s.label_a}: {fa:.2f}", "left", "below" if F[1] >= fa else "above"),
-            (1.0, fb, s.label_b, f"{s.label_b}: {fb:.2f}", "right", "below" if F[-2] >= fb else "above")]
+
+    def text(label: str, f: float) -> str:  # a label that is the criterion already is not repeated
+        return label if label == f"{f:.2f}" else f"{label}: {f:.2f}"
+
+    rows = [(0.0, fa, s.label_a, text(s.label_a, fa), "left", "below" if F[1] >= fa else "above"),
+            (1.0, fb, s.label_b, text(s.label_b, fb), "right", "below" if F[-2] >= fb else "above")]
     if s.has_barrier:
         rows.append((s.ridge_t, s.ridge_criterion, "ridge", f"ridge: {s.ridge_criterion:.2f}", "center", "above"))
     return pd.DataFrame(rows, columns=["t", "criterion", "what", "text", "align", "side"])
 
 
-def _slice_panel(s: Slice, frame: pd.DataFrame, domain, title, points: pd.DataFrame, height: int) -> alt.LayerChart:
+def _slice_panel(s: Slice, frame: pd.DataFrame, domain, title, points: pd.DataFrame, height: int,
+                 xtitle: str) -> alt.LayerChart:
     tcols = [c for c in frame.columns if c.startswith("theta")]
     tips = [alt.Tooltip("t:Q", format=".4f")] + [alt.Tooltip(f"{c}:Q", format=".5g") for c in tcols] + [
         alt.Tooltip("criterion:Q", format=".4f")]
@@ -293,9 +298,8 @@ def _slice_panel(s: Slice, frame: pd.DataFrame, domain, title, points: pd.DataFr
     lo, hi = (float(F.min()), float(F.max())) if F.size else (0.0, 1.0)
     pad = 0.2 * (hi - lo) if hi > lo else 1.0  # room for a label above the top and below the bottom point
     ys = alt.Scale(domain=[lo - pad, hi + pad], nice=False, zero=False)
-    xtitle = f"position on the straight line in θ from {s.label_a} (0) to {s.label_b} (1)"
     line = alt.Chart(frame).mark_line(color="#333", strokeWidth=2, clip=True).encode(
-        x=alt.X("t:Q", title=xtitle, scale=xs),
+        x=alt.X("t:Q", title=xtitle, scale=xs, axis=alt.Axis(labelOverlap="greedy", tickCount=5)),
         y=alt.Y("criterion:Q", scale=ys, title=s.criterion_name), tooltip=tips)
     marks = alt.Chart(points).encode(
         x=alt.X("t:Q", scale=xs), y=alt.Y("criterion:Q", scale=ys),
@@ -332,7 +336,8 @@ def slice_chart(s: Slice, height: int = 260) -> alt.LayerChart:
     if s.zoom is not None:  # the ridge is drawn (and labelled) in the zoom, not on top of an end
         pts = pts[pts["what"] != "ridge"]
     return _slice_panel(s, s.frame, (0.0, 1.0), alt.TitleParams(
-        "The criterion on the straight path between the two optima", subtitle=[slice_headline(s)]), pts, height)
+        "The criterion on the straight path between the two optima", subtitle=[slice_headline(s)]), pts, height,
+        f"position on the straight line in θ from {s.label_a} (0) to {s.label_b} (1)")
 
 
 def slice_zoom_chart(s: Slice, height: int = 260) -> alt.LayerChart | None:
@@ -344,7 +349,7 @@ def slice_zoom_chart(s: Slice, height: int = 260) -> alt.LayerChart | None:
     lo, hi = float(z["t"].min()), float(z["t"].max())
     pts = _slice_points(s)
     return _slice_panel(s, z, (lo, hi), alt.TitleParams("zoom on the ridge", subtitle=[f"t from {lo:.3g} to {hi:.3g}"]),
-                        pts[(pts["t"] >= lo) & (pts["t"] <= hi)], height)
+                        pts[(pts["t"] >= lo) & (pts["t"] <= hi)], height, f"position t from {s.label_a} (0)")
 
 
 # --------------------------------------------------------------------------- traces
