@@ -8,6 +8,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import lmmviz
@@ -437,13 +438,17 @@ def test_slice_text_says_what_the_curve_shows(slice_cases, name, model):
         drop = re.search(r"all the way to \d+\.\d+, by (\d+\.\d+)\.", text).group(1)
         assert rounds_to(abs(fa - fb), drop) and _significant(drop) >= 2
     else:
-        m = re.search(r"first rises by (\d+\.\d+) \(to (\d+\.\d+)\), then falls by (\d+\.\d+)", text)
-        rise, top, fall = m.groups()
+        m = re.search(r"first (?:falls by (\d+\.\d+), then )?rises (?:by|to) (\d+\.\d+)(?: above \S+)? "
+                      r"\(to (\d+\.\d+)\), then falls by (\d+\.\d+)", text)
+        dip, rise, top, fall = m.groups()
         assert ridge - fa > L.NO_BARRIER and ridge - fb > L.NO_BARRIER
         assert rounds_to(ridge - fa, rise) and rounds_to(ridge, top) and rounds_to(ridge - fb, fall)
         assert _significant(rise) >= 2 and _significant(fall) >= 2  # never "0.00"
         j = int(np.argmax(F[1:-1])) + 1
-        assert F[:j].min() >= fa - L.NO_BARRIER  # "first rises": no dip below the start before the ridge
+        if dip is None:  # "first rises": no dip below the start before the ridge
+            assert F[:j].min() >= fa - L.NO_BARRIER
+        else:
+            assert rounds_to(fa - F[:j].min(), dip) and fa - F[:j].min() > L.NO_BARRIER
 
 
 @pytest.mark.parametrize("name", SLICE_SETS)
@@ -480,6 +485,33 @@ def test_uncorrelated_seed_slice_skips_the_run_stopped_early(slice_cases):
     assert not s.has_barrier and s.zoom is None
     assert L.describe_slice(s) == ("Between 71.48 and 70.02 there is no barrier: from 71.48 the criterion falls "
                                    "all the way to 70.02, by 1.46. Nothing on this path holds an optimizer at 71.48.")
+
+
+def _synthetic_slice(F, t=(0.0, 0.1, 0.2, 0.5, 1.0)):
+    fr = pd.DataFrame({"t": t, "criterion": F})
+    j = int(np.argmax(F[1:-1])) + 1
+    return L.Slice("uncorrelated", True, "REML criterion", (1.0, 0.0), (300.0, 2.0), f"{F[0]:.2f}",
+                   f"{F[-1]:.2f}", fr, t[j], F[j], F[j] - F[0], F[j] - F[-1])
+
+
+def test_describe_slice_dip_and_climb():
+    """The two shapes no seed or preset slice has: a dip before the ridge, and a climb
+    on the way down that stays below the higher end."""
+    dip = _synthetic_slice([100.0, 99.5, 100.8, 90.0, 70.0])
+    assert L.describe_slice(dip) == (
+        "From 100.00 to 70.00 the criterion first falls by 0.50, then rises to 0.80 above 100.00 (to 100.80), "
+        "then falls by 30.80 to 70.00: an optimizer at 100.00 must climb 0.80 on this path before it can go "
+        "down to 70.00.")
+    climb = _synthetic_slice([100.0, 95.0, 97.0, 80.0, 70.0])
+    assert not climb.has_barrier
+    assert L.describe_slice(climb) == (
+        "Between 100.00 and 70.00 there is no barrier above 100.00: the criterion never climbs back to 100.00 "
+        "on the way to 70.00, though it rises by 2.00 on the way.")
+    # read from the lower end, the same curve tells the same story
+    back = _synthetic_slice([70.0, 80.0, 97.0, 95.0, 100.0], t=(0.0, 0.5, 0.8, 0.9, 1.0))
+    assert L.describe_slice(back) == (
+        "Between 70.00 and 100.00 there is no barrier above 100.00: the criterion never climbs back to 100.00 "
+        "on the way to 70.00, though it rises by 2.00 on the way.")
 
 
 @pytest.mark.parametrize("value, shown", [(0.5432, "0.54"), (33.8123, "33.81"), (0.0431, "0.043"),
