@@ -1273,9 +1273,8 @@ def describe_slice(s: Slice) -> str:
         dip = fa - float(before.min()) if len(before) else 0.0
         start = (f"first rises by {h(s.barrier_a)}" if dip <= NO_BARRIER else
                  f"first falls by {h(dip)}, then rises to {h(s.barrier_a)} above {la}")
-        return (f"From {la} to {lb} the criterion {start} (to {s.ridge_criterion:.2f}), then falls by "
-                f"{h(s.barrier_b)} to {lb}: an optimizer at {la} must climb {h(s.barrier_a)} on this path "
-                f"before it can go down to {lb}.")
+        return (f"From {la} to {lb} the criterion {start}, then falls by {h(s.barrier_b)}: an optimizer at "
+                f"{la} must climb to {s.ridge_criterion:.2f} on this path before it can go down to {lb}.")
     hi_l, lo_l, G = (la, lb, F) if fa >= fb else (lb, la, F[::-1])
     climb = float(np.max(G - np.minimum.accumulate(G)))  # the largest rise on the way down
     if climb <= NO_BARRIER:

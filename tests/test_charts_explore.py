@@ -354,9 +354,12 @@ def test_landscape_view(tmp_path, model):
     at = _run(tmp_path, view="landscape", model=model)
     captions = " ".join(c.value for c in at.caption)
     slice_text = {  # the slice between the lowest optimum and the one most runs converged to
-        "intercept": "From 101.88 to 77.41 the criterion first rises by 0.22 (to 102.10), then falls by 24.69",
-        "slope": "From 101.34 to 68.07 the criterion first rises by 0.54 (to 101.88), then falls by 33.81",
-        "uncorrelated": "From 101.88 to 70.02 the criterion first rises by 0.22 (to 102.10), then falls by 32.09",
+        "intercept": "From 101.88 to 77.41 the criterion first rises by 0.22, then falls by 24.69: an optimizer at "
+                     "101.88 must climb to 102.10",
+        "slope": "From 101.34 to 68.07 the criterion first rises by 0.54, then falls by 33.81: an optimizer at "
+                 "101.34 must climb to 101.88",
+        "uncorrelated": "From 101.88 to 70.02 the criterion first rises by 0.22, then falls by 32.09: an optimizer at "
+                        "101.88 must climb to 102.10",
     }
     if model in slice_text:
         assert md(slice_text[model]) in captions

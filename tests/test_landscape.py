@@ -438,9 +438,9 @@ def test_slice_text_says_what_the_curve_shows(slice_cases, name, model):
         drop = re.search(r"all the way to \d+\.\d+, by (\d+\.\d+)\.", text).group(1)
         assert rounds_to(abs(fa - fb), drop) and _significant(drop) >= 2
     else:
-        m = re.search(r"first (?:falls by (\d+\.\d+), then )?rises (?:by|to) (\d+\.\d+)(?: above \S+)? "
-                      r"\(to (\d+\.\d+)\), then falls by (\d+\.\d+)", text)
-        dip, rise, top, fall = m.groups()
+        m = re.search(r"first (?:falls by (\d+\.\d+), then )?rises (?:by|to) (\d+\.\d+)(?: above \S+)?, "
+                      r"then falls by (\d+\.\d+): an optimizer at \S+ must climb to (\d+\.\d+) ", text)
+        dip, rise, fall, top = m.groups()
         assert ridge - fa > L.NO_BARRIER and ridge - fb > L.NO_BARRIER
         assert rounds_to(ridge - fa, rise) and rounds_to(ridge, top) and rounds_to(ridge - fb, fall)
         assert _significant(rise) >= 2 and _significant(fall) >= 2  # never "0.00"
@@ -478,7 +478,9 @@ def test_uncorrelated_seed_slice_skips_the_run_stopped_early(slice_cases):
     a, b = pair
     assert (a.label, b.label) == ("101.88", "70.02")
     assert sl.barrier_a == pytest.approx(0.2218, abs=2e-3) and sl.has_barrier
-    assert L.describe_slice(sl).startswith("From 101.88 to 70.02 the criterion first rises by 0.22 (to 102.10)")
+    assert L.describe_slice(sl) == ("From 101.88 to 70.02 the criterion first rises by 0.22, then falls by 32.09: "
+                                    "an optimizer at 101.88 must climb to 102.10 on this path before it can go "
+                                    "down to 70.02.")
     # the slice from where COBYLA stopped: the criterion falls all the way, no ridge, no zoom
     s = L.slice_between(lmmviz.seed(), cobyla.fit.theta, b.theta, model="uncorrelated", label_a="71.48",
                         label_b="70.02")
@@ -499,9 +501,8 @@ def test_describe_slice_dip_and_climb():
     on the way down that stays below the higher end."""
     dip = _synthetic_slice([100.0, 99.5, 100.8, 90.0, 70.0])
     assert L.describe_slice(dip) == (
-        "From 100.00 to 70.00 the criterion first falls by 0.50, then rises to 0.80 above 100.00 (to 100.80), "
-        "then falls by 30.80 to 70.00: an optimizer at 100.00 must climb 0.80 on this path before it can go "
-        "down to 70.00.")
+        "From 100.00 to 70.00 the criterion first falls by 0.50, then rises to 0.80 above 100.00, then falls by "
+        "30.80: an optimizer at 100.00 must climb to 100.80 on this path before it can go down to 70.00.")
     climb = _synthetic_slice([100.0, 95.0, 97.0, 80.0, 70.0])
     assert not climb.has_barrier
     assert L.describe_slice(climb) == (
