@@ -34,7 +34,6 @@ from lmmviz import charts_explore as charts
 from lmmviz import landscape
 from lmmviz import tour as tour_text
 from lmmviz.charts import MODEL_LABELS, signed
-from lmmviz.results import same_basin
 from lmmviz.share import MIXED_MODELS
 
 from . import compute
