@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .landscape import Curve, Map2D, Paths, Slice, axis_titles, thin_paths
+from .landscape import format_height
 
 VERDICT_SHAPES = {"best": "circle", "local optimum": "triangle-up", "failed": "cross"}
 OPTIMUM_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
@@ -263,53 +264,92 @@ def curve_chart(
     return _natural(alt.vconcat(top, bottom).resolve_scale(x="shared"))
 
 
-def slice_chart(s: Slice, width: int = 520, height: int = 260) -> alt.LayerChart | alt.HConcatChart:
-    """The criterion along the straight segment in θ between two optima, ends and
-    the highest point between them (the ridge) marked; when the ridge sits close
-    to one end, a second panel zooms in on it."""
-    tcols = [c for c in s.frame.columns if c.startswith("theta")]
+LABEL_GAP = 10  # px between a marked point and its label
+
+
+def _slice_points(s: Slice) -> pd.DataFrame:
+    """The ends (and the ridge, when there is a barrier) with their labels.
+
+    An end that is a minimum along the path (the curve rises next to it) is labelled
+    below its point, an end the curve falls away from above it, and the ridge above:
+    a label never sits on the line, and the ridge's label is never level with the
+    label of the end it rises from."""
+    F = s.points()["criterion"].to_numpy(dtype=float)
+    fa, fb = float(F[0]), float(F[-1])
+
+    def text(label: str, f: float) -> str:  # a label that is the criterion already is not repeated
+        return label if label == f"{f:.2f}" else f"{label}: {f:.2f}"
+
+    rows = [(0.0, fa, s.label_a, text(s.label_a, fa), "left", "below" if F[1] >= fa else "above"),
+            (1.0, fb, s.label_b, text(s.label_b, fb), "right", "below" if F[-2] >= fb else "above")]
+    if s.has_barrier:
+        rows.append((s.ridge_t, s.ridge_criterion, "ridge", f"ridge: {s.ridge_criterion:.2f}", "center", "above"))
+    return pd.DataFrame(rows, columns=["t", "criterion", "what", "text", "align", "side"])
+
+
+def _slice_panel(s: Slice, frame: pd.DataFrame, domain, title, points: pd.DataFrame, height: int,
+                 xtitle: str) -> alt.LayerChart:
+    tcols = [c for c in frame.columns if c.startswith("theta")]
     tips = [alt.Tooltip("t:Q", format=".4f")] + [alt.Tooltip(f"{c}:Q", format=".5g") for c in tcols] + [
         alt.Tooltip("criterion:Q", format=".4f")]
-    fa, fb = float(s.frame["criterion"].iloc[0]), float(s.frame["criterion"].iloc[-1])
-    pts = pd.DataFrame({
-        "t": [0.0, 1.0, s.ridge_t], "criterion": [fa, fb, s.ridge_criterion],
-        "what": [s.label_a, s.label_b, "ridge"],
-        "text": [f"{s.label_a}: {fa:.2f}", f"{s.label_b}: {fb:.2f}", f"ridge: {s.ridge_criterion:.2f}"],
-        "align": ["left", "right", "center"],
-    })
-    xtitle = f"position on the straight line in θ from {s.label_a} (0) to {s.label_b} (1)"
-
-    def panel(frame: pd.DataFrame, domain, title, points: pd.DataFrame):
-        xs = alt.Scale(domain=list(domain), nice=False)
-        line = alt.Chart(frame).mark_line(color="#333", strokeWidth=2).encode(
-            x=alt.X("t:Q", title=xtitle, scale=xs),
-            y=alt.Y("criterion:Q", scale=alt.Scale(zero=False), title=s.criterion_name), tooltip=tips)
-        marks = alt.Chart(points).encode(
-            x=alt.X("t:Q", scale=xs), y="criterion:Q",
-            tooltip=[alt.Tooltip("what:N"), alt.Tooltip("criterion:Q", format=".4f"), alt.Tooltip("t:Q", format=".4f")])
-        layers = [line, marks.mark_point(filled=True, size=110, color="#d62728")]
-        for align, dx in (("left", 8), ("right", -8), ("center", 0)):
-            sub = points[points["align"] == align]
+    xs = alt.Scale(domain=list(domain), nice=False)
+    F = frame["criterion"].to_numpy(dtype=float)
+    F = F[np.isfinite(F)]
+    lo, hi = (float(F.min()), float(F.max())) if F.size else (0.0, 1.0)
+    pad = 0.2 * (hi - lo) if hi > lo else 1.0  # room for a label above the top and below the bottom point
+    ys = alt.Scale(domain=[lo - pad, hi + pad], nice=False, zero=False)
+    line = alt.Chart(frame).mark_line(color="#333", strokeWidth=2, clip=True).encode(
+        x=alt.X("t:Q", title=xtitle, scale=xs, axis=alt.Axis(labelOverlap="greedy", tickCount=5)),
+        y=alt.Y("criterion:Q", scale=ys, title=s.criterion_name), tooltip=tips)
+    marks = alt.Chart(points).encode(
+        x=alt.X("t:Q", scale=xs), y=alt.Y("criterion:Q", scale=ys),
+        tooltip=[alt.Tooltip("what:N"), alt.Tooltip("criterion:Q", format=".4f"), alt.Tooltip("t:Q", format=".4f")])
+    layers = [line, marks.mark_point(filled=True, size=110, color="#d62728")]
+    for align, dx in (("left", 8), ("right", -8), ("center", 0)):
+        for side, dy, baseline in (("below", LABEL_GAP, "top"), ("above", -LABEL_GAP, "bottom")):
+            sub = points[(points["align"] == align) & (points["side"] == side)]
             if len(sub):
-                layers.append(alt.Chart(sub).mark_text(align=align, dx=dx, dy=-12, fontSize=12, fontWeight="bold")
-                              .encode(x=alt.X("t:Q", scale=xs), y="criterion:Q", text="text:N"))
-        return alt.layer(*layers).properties(width=width, height=height, title=title)
+                layers.append(alt.Chart(sub).mark_text(align=align, baseline=baseline, dx=dx, dy=dy, fontSize=12,
+                                                       fontWeight="bold")
+                              .encode(x=alt.X("t:Q", scale=xs), y=alt.Y("criterion:Q", scale=ys), text="text:N"))
+    # The width follows the container (a column of the page), so the chart never runs off
+    # its right edge; a single layered view is what Vega-Lite can fit to a container.
+    return alt.LayerChart(layer=layers, width="container", height=height, title=title,
+                          autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
+
+def slice_headline(s: Slice) -> str:
+    """The chart's subtitle: the barrier's height, or that there is none."""
+    if s.has_barrier:
+        h = format_height
+        return (f"a barrier: it rises {h(s.barrier_a)} above {s.label_a} and {h(s.barrier_b)} "
+                f"above {s.label_b}")
+    return "no barrier between the two optima"
+
+
+def slice_chart(s: Slice, height: int = 260) -> alt.LayerChart:
+    """The criterion along the straight segment in θ between two optima, the ends
+    and the highest point between them (the ridge, when there is a barrier) marked.
+    When the ridge sits close to one end, it is drawn in :func:`slice_zoom_chart`
+    instead."""
+    pts = _slice_points(s)
     if s.zoom is not None:  # the ridge is drawn (and labelled) in the zoom, not on top of an end
-        pts_full = pts[pts["what"] != "ridge"]
-    else:
-        pts_full = pts
-    full = panel(s.frame, (0.0, 1.0), alt.TitleParams(
-        "The criterion on the straight path between the two optima",
-        subtitle=[f"it rises {s.barrier_a:.2f} above {s.label_a} and {s.barrier_b:.2f} above {s.label_b}: "
-                  "a local optimizer sitting at either end sees only uphill around it"]), pts_full)
+        pts = pts[pts["what"] != "ridge"]
+    return _slice_panel(s, s.frame, (0.0, 1.0), alt.TitleParams(
+        "The criterion on the straight path between the two optima", subtitle=[slice_headline(s)]), pts, height,
+        f"position on the straight line in θ from {s.label_a} (0) to {s.label_b} (1)")
+
+
+def slice_zoom_chart(s: Slice, height: int = 260) -> alt.LayerChart | None:
+    """A zoom on the stretch between one end and a little past the ridge, when the
+    ridge sits close to that end (``Slice.zoom``); None otherwise."""
     if s.zoom is None:
-        return _natural(full)
+        return None
     z = s.zoom
     lo, hi = float(z["t"].min()), float(z["t"].max())
-    zp = pts[(pts["t"] >= lo) & (pts["t"] <= hi)]
-    zoom = panel(z, (lo, hi), alt.TitleParams("zoom on the ridge", subtitle=[f"t from {lo:.3g} to {hi:.3g}"]), zp)
-    return _natural(alt.hconcat(full, zoom.properties(width=int(width * 0.6))))
+    pts = _slice_points(s)
+    return _slice_panel(s, z, (lo, hi), alt.TitleParams("zoom on the ridge", subtitle=[f"t from {lo:.3g} to {hi:.3g}"]),
+                        pts[(pts["t"] >= lo) & (pts["t"] <= hi)], height, f"position t from {s.label_a} (0)")
 
 
 # --------------------------------------------------------------------------- traces

@@ -10,7 +10,9 @@ dataclasses holding DataFrames, so results cache and test well.
   (log axes), with the correlation profiled out (minimized at each point) or held
   at a chosen optimum; the ``uncorrelated`` model over its two θ directly.
 * :func:`slice_between` — the criterion along the straight segment in θ between
-  two optima: the ridge a local optimizer cannot cross.
+  two optima: the ridge a local optimizer cannot cross. :func:`converged_optima`
+  and :func:`slice_pair` pick the two ends, :func:`describe_slice` says in words
+  what the curve shows.
 * :func:`optimizer_paths` — every optimizer's fit log mapped into the same
   coordinates, with start and end marked.
 
@@ -47,6 +49,10 @@ MAX_GRID = 200  # points per axis of a 2-D map
 MIN_GRID = 5
 MAX_CURVE = 2000  # points of a 1-D curve or slice
 CHUNK_ELEMENTS = 400_000  # (θ × group) elements per batch: keeps work arrays in cache
+# A rise along a slice smaller than this (criterion units) is no barrier: the criterion
+# is exact to ~1e-10 and converged optimizers stop within ~1e-8 of a minimum, so a
+# smaller "rise" next to an end is where the run stopped, not a ridge.
+NO_BARRIER = 1e-6
 
 ONE_D = ("intercept", "within_between")
 TWO_D = ("slope", "uncorrelated")
@@ -432,13 +438,16 @@ def optimizer_paths(source, model: str | None = None) -> Paths:
     ``source`` is a :class:`lmmviz.Comparison` (one path per optimizer, verdicts from
     ``compare``), a :class:`lmmviz.Fit` (one path per run, e.g. the robust default's
     starts), or a sequence of ``OptSummary``. Failed comparison entries have no path.
+    A run that did not converge and is not at the best criterion has the verdict
+    "stopped early": where it ended is no optimum.
     """
     runs: list[tuple[str, object, str]] = []
     if hasattr(source, "entries"):  # Comparison
         model = source.model
         for e in source.entries:
             if e.fit is not None and e.fit.optsum is not None:
-                runs.append((e.optimizer, e.fit.optsum, e.verdict))
+                early = e.verdict == "local optimum" and not e.fit.converged
+                runs.append((e.optimizer, e.fit.optsum, "stopped early" if early else e.verdict))
     else:
         if hasattr(source, "runs") and hasattr(source, "model"):  # Fit
             model = source.model
@@ -457,7 +466,7 @@ def optimizer_paths(source, model: str | None = None) -> Paths:
             elif same_optimum(r.fmin, best):
                 verdict = "best"
             else:
-                verdict = "local optimum"
+                verdict = "local optimum" if r.converged else "stopped early"
             runs.append((label, r, verdict))
     tcols = None
     frames, ends = [], []
@@ -1087,10 +1096,11 @@ class Slice:
 
     ``frame``: ``t``, ``theta1``…, the coordinates, ``criterion``. ``ridge`` is the
     highest point strictly between the ends (``t``, ``criterion``), and
-    ``barrier_a``/``barrier_b`` how far it rises above each end. When the ridge
-    sits close to one end (within the first or last quarter), ``zoom`` holds the
-    same columns on a fine grid over the stretch between that end and a little
-    past the ridge, so that the rise can be seen.
+    ``barrier_a``/``barrier_b`` how far it rises above each end (negative when it
+    does not: then the criterion has no barrier, see :attr:`has_barrier`). When a
+    barrier sits close to one end (within the first or last quarter), ``zoom``
+    holds the same columns on a fine grid over the stretch between that end and a
+    little past the ridge, so that the rise can be seen.
     """
 
     model: str
@@ -1106,6 +1116,16 @@ class Slice:
     barrier_a: float
     barrier_b: float
     zoom: pd.DataFrame | None = None
+
+    @property
+    def has_barrier(self) -> bool:
+        """The criterion rises above both ends somewhere between them."""
+        return min(self.barrier_a, self.barrier_b) > NO_BARRIER
+
+    def points(self) -> pd.DataFrame:
+        """Every evaluated point of the slice (``frame`` and ``zoom``), ordered by ``t``."""
+        fr = self.frame if self.zoom is None else pd.concat([self.frame, self.zoom], ignore_index=True)
+        return fr.drop_duplicates("t").sort_values("t", kind="stable").reset_index(drop=True)
 
 
 def slice_between(
@@ -1159,10 +1179,119 @@ def slice_between(
             t_r, ridge = float(t[j]), float(F[j])
     else:
         t_r, ridge = float(t[j]), float(F[j])
+    if min(ridge - float(F[0]), ridge - float(F[-1])) <= NO_BARRIER:
+        zoom = None  # no ridge to zoom on: the highest inner point is just next to the higher end
     _report(progress, 1.0)
     return Slice(d.spec.name, reml, "REML criterion" if reml else "-2 log-likelihood",
                  tuple(map(float, ta)), tuple(map(float, tb)), label_a, label_b, frame,
                  t_r, ridge, ridge - float(F[0]), ridge - float(F[-1]), zoom)
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """One optimum of the criterion: its lowest criterion and θ, the optimizer runs
+    that converged there (none for a minimum only the curve or map found) and a
+    label (the criterion, with as many decimals as tell the optima apart)."""
+
+    criterion: float
+    theta: tuple[float, ...]
+    optimizers: tuple[str, ...] = ()
+    label: str = ""
+
+
+def _theta_of_row(row: pd.Series) -> tuple[float, ...]:
+    cols = [c for c in row.index if c.startswith("theta") and c[5:].isdigit()]
+    if not cols:  # a 1-D curve's minima carry θ as "theta"
+        cols = ["theta"]
+    return tuple(float(row[c]) for c in sorted(cols, key=lambda c: int(c[5:] or 0)))
+
+
+def converged_optima(comparison=None, minima: pd.DataFrame | None = None, fits: Sequence = ()) -> list[Optimum]:
+    """The distinct optima, best first.
+
+    From ``comparison`` (and extra ``fits``) only runs that converged count: a run
+    that stopped at its evaluation budget, or whose result fails lme4's convergence
+    checks (``Fit.converged``), marks where it gave up, not an optimum. The minima
+    of a curve or map (``Curve.minima``, ``Map2D.minima``) join as optima that no
+    optimizer reached unless one converged there too. Candidates in one basin
+    (:func:`lmmviz.results.same_basin`) are one optimum, at the lowest of them.
+    """
+    cands: list[tuple[float, tuple[float, ...], tuple[str, ...]]] = []
+    runs = [(e.optimizer, e.fit) for e in comparison.entries] if comparison is not None else []
+    runs += [(f.optimizer, f) for f in fits]
+    for name, ft in runs:
+        if ft is not None and ft.converged and math.isfinite(ft.criterion):
+            cands.append((float(ft.criterion), tuple(float(t) for t in ft.theta), (name,)))
+    if minima is not None:
+        for _, row in minima.iterrows():
+            if math.isfinite(float(row["criterion"])):
+                cands.append((float(row["criterion"]), _theta_of_row(row), ()))
+    groups: list[list] = []
+    for c, th, names in sorted(cands, key=lambda r: r[0]):
+        if groups and same_basin(c, groups[-1][0]):
+            groups[-1][2] += [n for n in names if n not in groups[-1][2]]
+        else:
+            groups.append([c, th, list(names)])
+    decimals = 2  # enough decimals that no two labels read the same
+    while decimals < 8 and len({f"{g[0]:.{decimals}f}" for g in groups}) < len(groups):
+        decimals += 1
+    return [Optimum(c, th, tuple(names), f"{c:.{decimals}f}") for c, th, names in groups]
+
+
+def slice_pair(optima: Sequence[Optimum]) -> tuple[Optimum, Optimum] | None:
+    """(a, b) for the slice: b the lowest optimum, a the other one where the most
+    optimizer runs converged (the trap that catches most of them; ties go to the
+    lower criterion). None with fewer than two optima."""
+    if len(optima) < 2:
+        return None
+    best = min(optima, key=lambda o: o.criterion)
+    others = [o for o in optima if o is not best]
+    return max(others, key=lambda o: (len(o.optimizers), -o.criterion)), best
+
+
+def format_height(value: float) -> str:
+    """A rise or fall with two decimals, or more for small values: at least two
+    significant digits, so that a real barrier never reads 0.00."""
+    v = abs(float(value))
+    decimals = 2 if v >= 0.1 or v == 0 else min(1 - math.floor(math.log10(v)), 10)
+    return f"{v:.{decimals}f}"
+
+
+def describe_slice(s: Slice) -> str:
+    """What the criterion does along the slice, in words, from its numbers only.
+
+    With a barrier (it rises more than :data:`NO_BARRIER` above both ends): how far
+    it rises from ``label_a`` and falls to ``label_b``. Without: it falls from the
+    higher end all the way to the lower one (or, when it climbs back on the way
+    without reaching the higher end's value, by how much)."""
+    fr = s.points()
+    F = fr["criterion"].to_numpy(dtype=float)
+    fa, fb = float(F[0]), float(F[-1])
+    la, lb, h = s.label_a, s.label_b, format_height
+    if s.has_barrier:
+        before = F[: int(np.searchsorted(fr["t"].to_numpy(), s.ridge_t))]
+        dip = fa - float(before.min()) if len(before) else 0.0
+        start = (f"first rises by {h(s.barrier_a)}" if dip <= NO_BARRIER else
+                 f"first falls by {h(dip)}, then rises to {h(s.barrier_a)} above {la}")
+        return (f"From {la} to {lb} the criterion {start}, then falls by {h(s.barrier_b)}: an optimizer at "
+                f"{la} must climb to {s.ridge_criterion:.2f} on this path before it can go down to {lb}.")
+    hi_l, lo_l, G = (la, lb, F) if fa >= fb else (lb, la, F[::-1])
+    climb = float(np.max(G - np.minimum.accumulate(G)))  # the largest rise on the way down
+    if climb <= NO_BARRIER:
+        return (f"Between {la} and {lb} there is no barrier: from {hi_l} the criterion falls all the way to "
+                f"{lo_l}, by {h(abs(fa - fb))}. Nothing on this path holds an optimizer at {hi_l}.")
+    return (f"Between {la} and {lb} there is no barrier above {hi_l}: the criterion never climbs back to "
+            f"{hi_l} on the way to {lo_l}, though it rises by {h(climb)} on the way.")
+
+
+def describe_optima(a: Optimum, b: Optimum) -> str:
+    """Where the two ends of the slice come from, in words."""
+    def where(o: Optimum) -> str:
+        n = len(o.optimizers)
+        if n == 0:
+            return f"{o.label}, a minimum of the landscape that no optimizer converged to"
+        return f"{o.label}, where {n} optimizer run{'s' if n > 1 else ''} converged"
+    return f"The slice joins {where(a)}, and {where(b)} (the lowest criterion found)."
 
 
 # --------------------------------------------------------------------------- profiles

@@ -138,17 +138,81 @@ def test_curve_chart(seed):
     assert [_mark(u) for u in C.curve_chart(curve).to_dict()["layer"]] == ["line", "point", "text"]
 
 
+def _label_boxes(unit_spec: dict, spec: dict, width: float, height: float) -> list[tuple]:
+    """Pixel boxes (x0, x1, y0, y1, text) of a layered panel's text labels at a given
+    plot size, from the scale domains, the marks' offsets and 7 px per bold 12 px
+    character."""
+    boxes = []
+    for u in unit_spec["layer"]:
+        if _mark(u) != "text":
+            continue
+        mk, enc = u["mark"], u["encoding"]
+        (x_lo, x_hi), (y_lo, y_hi) = enc["x"]["scale"]["domain"], enc["y"]["scale"]["domain"]
+        for r in _rows(spec, u):
+            px = (r["t"] - x_lo) / (x_hi - x_lo) * width + mk.get("dx", 0)
+            py = (y_hi - r["criterion"]) / (y_hi - y_lo) * height + mk.get("dy", 0)
+            w, fs = 7.0 * len(r["text"]), mk["fontSize"]
+            x0 = {"left": px, "right": px - w, "center": px - w / 2}[mk["align"]]
+            y0 = {"top": py, "bottom": py - fs}[mk["baseline"]]
+            boxes.append((x0, x0 + w, y0, y0 + fs, r["text"]))
+    return boxes
+
+
+def _assert_labels_apart(spec: dict, width: float) -> list[str]:
+    boxes = _label_boxes(spec, spec, width, spec["height"])
+    for i, a in enumerate(boxes):
+        assert 0 <= a[2] and a[3] <= spec["height"], f"label {a[4]!r} outside the plot"
+        for b in boxes[i + 1:]:
+            apart = a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2]
+            assert apart, f"labels {a[4]!r} and {b[4]!r} overlap"
+    return [b[4] for b in boxes]
+
+
 def test_slice_chart(seed, cmp_slope):
     opt = L.distinct_optima(cmp_slope)
     cols = ["theta1", "theta2", "theta3"]
     s = L.slice_between(seed, tuple(opt.iloc[1][cols]), tuple(opt.iloc[0][cols]), model="slope",
                         label_a="101.34", label_b="68.07")
-    spec = C.slice_chart(s).to_dict()
-    full, zoom = spec["hconcat"]
+    full, zoom = C.slice_chart(s).to_dict(), C.slice_zoom_chart(s).to_dict()
+    for spec in (full, zoom):  # each fits the column it is drawn in
+        assert spec["width"] == "container" and spec["autosize"]["type"] == "fit-x"
+        assert "hconcat" not in spec
     assert _mark(full["layer"][0]) == "line" and full["layer"][0]["encoding"]["x"]["field"] == "t"
-    texts = [r["text"] for u in _units(zoom) if _mark(u) == "text" for r in _rows(spec, u)]
-    assert any(t.startswith("ridge: 101.88") for t in texts)
-    _assert_tooltips(spec)
+    assert full["title"]["subtitle"] == ["a barrier: it rises 0.54 above 101.34 and 33.81 above 68.07"]
+    # the ridge 0.54 above 101.34, 0.006 along: in a 300 px wide zoom the two labels stay apart
+    assert _assert_labels_apart(zoom, 300) == ["101.34", "ridge: 101.88"]
+    assert _assert_labels_apart(full, 300) == ["101.34", "68.07"]
+    _assert_tooltips(full)
+    _assert_tooltips(zoom)
+
+
+def test_slice_chart_without_a_barrier(seed):
+    """From where COBYLA stopped early (uncorrelated, 71.48) to the optimum 70.02 the
+    criterion falls all the way: no ridge is marked and there is no zoom."""
+    cmp = lmmviz.compare(seed, "uncorrelated", optimizers=("nlopt_cobyla", "scipy_powell"))
+    stopped, best = (next(e.fit for e in cmp.entries if e.optimizer == o) for o in ("nlopt_cobyla", "scipy_powell"))
+    s = L.slice_between(seed, stopped.theta, best.theta, model="uncorrelated", label_a="71.48", label_b="70.02")
+    assert C.slice_zoom_chart(s) is None
+    spec = C.slice_chart(s).to_dict()
+    assert spec["title"]["subtitle"] == ["no barrier between the two optima"]
+    assert sorted(_assert_labels_apart(spec, 300)) == ["70.02", "71.48"]
+
+
+def test_slice_labels_apart_when_the_ridge_is_level_with_its_end():
+    """A ridge 0.001 above its end, on a zoom 0.25 tall: the two points sit 1 px apart
+    and their labels overlap horizontally, so they must go on opposite sides."""
+    def crit(t):
+        u = t / 0.004
+        return 100.0 + 0.001 * u * (2.0 - u) - 30.0 * np.maximum(t - 0.008, 0.0)
+
+    t = (1.0 - np.cos(np.linspace(0.0, np.pi, 301))) / 2.0
+    tz = np.linspace(0.0, 0.016, 201)
+    frame = pd.DataFrame({"t": t, "criterion": crit(t)})
+    s = L.Slice("uncorrelated", True, "REML criterion", (1.0, 0.0), (300.0, 2.0), "100.00", "70.00", frame,
+                0.004, 100.001, 0.001, 100.001 - frame["criterion"].iloc[-1],
+                pd.DataFrame({"t": tz, "criterion": crit(tz)}))
+    zoom = C.slice_zoom_chart(s).to_dict()
+    assert sorted(_assert_labels_apart(zoom, 300)) == ["100.00", "ridge: 100.00"]
 
 
 def test_trace_chart(paths):
@@ -285,13 +349,32 @@ def test_compare_view_shows_the_split(tmp_path):
 
 @pytest.mark.parametrize("model", ["intercept", "slope", "uncorrelated", "within_between"])
 def test_landscape_view(tmp_path, model):
+    from lmmviz.ui.tables import md
+
     at = _run(tmp_path, view="landscape", model=model)
+    captions = " ".join(c.value for c in at.caption)
+    slice_text = {  # the slice between the lowest optimum and the one most runs converged to
+        "intercept": "From 101.88 to 77.41 the criterion first rises by 0.22, then falls by 24.69: an optimizer at "
+                     "101.88 must climb to 102.10",
+        "slope": "From 101.34 to 68.07 the criterion first rises by 0.54, then falls by 33.81: an optimizer at "
+                 "101.34 must climb to 101.88",
+        "uncorrelated": "From 101.88 to 70.02 the criterion first rises by 0.22, then falls by 32.09: an optimizer at "
+                        "101.88 must climb to 102.10",
+    }
+    if model in slice_text:
+        assert md(slice_text[model]) in captions
+    else:
+        assert "Only one optimum found" in captions
+    assert "71" + md(".") + "48" not in captions  # where COBYLA stopped early (uncorrelated): no optimum
     if model == "intercept":
         assert any("has 2 minima" in w.value for w in at.warning)
+        assert md("101.88, a minimum of the landscape that no optimizer converged to") in captions
+    if model == "uncorrelated":
+        assert md("101.88, where 8 optimizer runs converged") in captions
     if model == "slope":
-        assert any("profiled out" in c.value for c in at.caption)
+        assert "profiled out" in captions
         assert any("straight path between the two optima" in m.value for m in at.markdown)
-        assert any("rises by" in c.value and "54" in c.value for c in at.caption)  # 0.54, Markdown-escaped
+        assert len(at.get("vega_lite_chart")) == 3  # map, slice and its zoom
 
 
 def test_effects_view(tmp_path):

@@ -5,8 +5,10 @@ the seed's two optima where lme4 finds them."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import lmmviz
@@ -378,6 +380,145 @@ def test_slice_between_the_optima(seed, cmp_slope):
     assert s.barrier_a == pytest.approx(0.54, abs=0.005) and s.barrier_b == pytest.approx(33.8, abs=0.05)
     assert 0 < s.ridge_t < 0.02 and s.zoom is not None
     assert s.ridge_criterion >= s.frame["criterion"].max() - 1e-12
+
+
+# The slice text on every model, on the seed and on simulated sets (the app's presets):
+# "classic" has barriers on three models, "no_confounding" an optimum with no barrier.
+SLICE_SETS = ("seed", "classic", "no_confounding")
+
+
+@pytest.fixture(scope="module")
+def slice_cases():
+    cache = {}
+
+    def case(name, model):
+        if (name, model) not in cache:
+            data = lmmviz.seed() if name == "seed" else lmmviz.frame_to_data(lmmviz.simulate(lmmviz.PRESETS[name]))
+            cmp = lmmviz.compare(data, model)
+            paths = L.optimizer_paths(cmp)
+            minima = (L.curve_1d(data, model, paths=paths).minima if model in L.ONE_D
+                      else L.map_2d(data, model, nx=30, ny=30, paths=paths).minima)
+            optima = L.converged_optima(cmp, minima)
+            pair = L.slice_pair(optima)
+            sl = None if pair is None else L.slice_between(data, pair[0].theta, pair[1].theta, model=model,
+                                                            label_a=pair[0].label, label_b=pair[1].label)
+            cache[name, model] = (cmp, optima, pair, sl)
+        return cache[name, model]
+
+    return case
+
+
+def _significant(shown: str) -> int:
+    """Significant digits of a printed number ("0.0031" → 2)."""
+    return len(shown.replace(".", "").lstrip("0"))
+
+
+@pytest.mark.parametrize("name", SLICE_SETS)
+@pytest.mark.parametrize("model", MODELS)
+def test_slice_text_says_what_the_curve_shows(slice_cases, name, model):
+    from lmmviz.tour import rounds_to
+
+    cmp, optima, pair, sl = slice_cases(name, model)
+    if pair is None:  # one optimum: every converged run is in its basin
+        assert len(optima) == 1
+        return
+    a, b = pair
+    assert b.criterion == min(o.criterion for o in optima)
+    fr = sl.points()
+    F = fr["criterion"].to_numpy()
+    fa, fb = F[0], F[-1]
+    assert rounds_to(fa, a.label) and rounds_to(fb, b.label)
+    ridge = F[1:-1].max()
+    text = L.describe_slice(sl)
+    if "no barrier" in text:
+        assert min(ridge - fa, ridge - fb) <= L.NO_BARRIER
+        assert "falls all the way" in text
+        G = F if fa >= fb else F[::-1]
+        assert np.all(np.diff(G) <= L.NO_BARRIER)  # never rises on the way down
+        drop = re.search(r"all the way to \d+\.\d+, by (\d+\.\d+)\.", text).group(1)
+        assert rounds_to(abs(fa - fb), drop) and _significant(drop) >= 2
+    else:
+        m = re.search(r"first (?:falls by (\d+\.\d+), then )?rises (?:by|to) (\d+\.\d+)(?: above \S+)?, "
+                      r"then falls by (\d+\.\d+): an optimizer at \S+ must climb to (\d+\.\d+) ", text)
+        dip, rise, fall, top = m.groups()
+        assert ridge - fa > L.NO_BARRIER and ridge - fb > L.NO_BARRIER
+        assert rounds_to(ridge - fa, rise) and rounds_to(ridge, top) and rounds_to(ridge - fb, fall)
+        assert _significant(rise) >= 2 and _significant(fall) >= 2  # never "0.00"
+        j = int(np.argmax(F[1:-1])) + 1
+        if dip is None:  # "first rises": no dip below the start before the ridge
+            assert F[:j].min() >= fa - L.NO_BARRIER
+        else:
+            assert rounds_to(fa - F[:j].min(), dip) and fa - F[:j].min() > L.NO_BARRIER
+
+
+@pytest.mark.parametrize("name", SLICE_SETS)
+@pytest.mark.parametrize("model", MODELS)
+def test_the_slice_joins_converged_optima(slice_cases, name, model):
+    cmp, optima, pair, sl = slice_cases(name, model)
+    stopped = [e.fit.criterion for e in cmp.entries if e.fit is not None and not e.fit.converged]
+    converged = {e.optimizer for e in cmp.entries if e.fit is not None and e.fit.converged}
+    for o in optima:
+        assert set(o.optimizers) <= converged
+        # an optimum only a stopped run reached, and no minimum of the landscape, does not exist
+        assert o.optimizers or not any(abs(o.criterion - c) < 1e-9 for c in stopped)
+    if pair is not None:  # the other end is where the most runs converged
+        assert len(pair[0].optimizers) == max(len(o.optimizers) for o in optima if o is not pair[1])
+
+
+def test_uncorrelated_seed_slice_skips_the_run_stopped_early(slice_cases):
+    cmp, optima, pair, sl = slice_cases("seed", "uncorrelated")
+    cobyla = next(e for e in cmp.entries if e.optimizer == "nlopt_cobyla")
+    assert not cobyla.fit.converged and 71.47 < cobyla.fit.criterion < 71.48  # MAXEVAL_REACHED
+    # on the map its path ends "stopped early", not at a local optimum
+    verdicts = L.optimizer_paths(cmp).ends.groupby("run")["verdict"].first()
+    assert verdicts["nlopt_cobyla"] == "stopped early"
+    assert all(verdicts[e.optimizer] == e.verdict for e in cmp.entries if e.optimizer != "nlopt_cobyla")
+    assert [o.label for o in optima] == ["70.02", "101.88"]
+    assert len(optima[1].optimizers) == 8
+    a, b = pair
+    assert (a.label, b.label) == ("101.88", "70.02")
+    assert sl.barrier_a == pytest.approx(0.2218, abs=2e-3) and sl.has_barrier
+    assert L.describe_slice(sl) == ("From 101.88 to 70.02 the criterion first rises by 0.22, then falls by 32.09: "
+                                    "an optimizer at 101.88 must climb to 102.10 on this path before it can go "
+                                    "down to 70.02.")
+    # the slice from where COBYLA stopped: the criterion falls all the way, no ridge, no zoom
+    s = L.slice_between(lmmviz.seed(), cobyla.fit.theta, b.theta, model="uncorrelated", label_a="71.48",
+                        label_b="70.02")
+    assert not s.has_barrier and s.zoom is None
+    assert L.describe_slice(s) == ("Between 71.48 and 70.02 there is no barrier: from 71.48 the criterion falls "
+                                   "all the way to 70.02, by 1.46. Nothing on this path holds an optimizer at 71.48.")
+
+
+def _synthetic_slice(F, t=(0.0, 0.1, 0.2, 0.5, 1.0)):
+    fr = pd.DataFrame({"t": t, "criterion": F})
+    j = int(np.argmax(F[1:-1])) + 1
+    return L.Slice("uncorrelated", True, "REML criterion", (1.0, 0.0), (300.0, 2.0), f"{F[0]:.2f}",
+                   f"{F[-1]:.2f}", fr, t[j], F[j], F[j] - F[0], F[j] - F[-1])
+
+
+def test_describe_slice_dip_and_climb():
+    """The two shapes no seed or preset slice has: a dip before the ridge, and a climb
+    on the way down that stays below the higher end."""
+    dip = _synthetic_slice([100.0, 99.5, 100.8, 90.0, 70.0])
+    assert L.describe_slice(dip) == (
+        "From 100.00 to 70.00 the criterion first falls by 0.50, then rises to 0.80 above 100.00, then falls by "
+        "30.80: an optimizer at 100.00 must climb to 100.80 on this path before it can go down to 70.00.")
+    climb = _synthetic_slice([100.0, 95.0, 97.0, 80.0, 70.0])
+    assert not climb.has_barrier
+    assert L.describe_slice(climb) == (
+        "Between 100.00 and 70.00 there is no barrier above 100.00: the criterion never climbs back to 100.00 "
+        "on the way to 70.00, though it rises by 2.00 on the way.")
+    # read from the lower end, the same curve tells the same story
+    back = _synthetic_slice([70.0, 80.0, 97.0, 95.0, 100.0], t=(0.0, 0.5, 0.8, 0.9, 1.0))
+    assert L.describe_slice(back) == (
+        "Between 70.00 and 100.00 there is no barrier above 100.00: the criterion never climbs back to 100.00 "
+        "on the way to 70.00, though it rises by 2.00 on the way.")
+
+
+@pytest.mark.parametrize("value, shown", [(0.5432, "0.54"), (33.8123, "33.81"), (0.0431, "0.043"),
+                                          (0.000123, "0.00012"), (-0.0123, "0.012")])
+def test_format_height_keeps_two_significant_digits(value, shown):
+    assert L.format_height(value) == shown
 
 
 def test_profile_interval_of_the_slope_sd(seed):

@@ -34,7 +34,6 @@ from lmmviz import charts_explore as charts
 from lmmviz import landscape
 from lmmviz import tour as tour_text
 from lmmviz.charts import MODEL_LABELS, signed
-from lmmviz.results import same_basin
 from lmmviz.share import MIXED_MODELS
 
 from . import compute
@@ -364,17 +363,16 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
                 f"{c:.2f} at θ ≈ {t:.3g}" for c, t in zip(minima["criterion"], minima["theta"])) +
                 ". An optimizer started in the basin of the higher one stops there, and reports success."),
                 icon=":material/landscape:")
+        _slice_view(data, key, model, reml, curve.minima, comparison, current_fit, skey)
         for note in curve.notes:
             st.caption(md(note))
         return
     # two-parameter models
-    optima = landscape.distinct_optima(comparison) if comparison is not None else pd.DataFrame()
     held_choices: dict[str, tuple] = {}
-    for row in optima.itertuples() if len(optima) else ():
-        held_choices[f"{row.criterion:.2f}"] = tuple(float(getattr(row, f"theta{i + 1}")) for i in range(3)) \
-            if model == "slope" else ()
-    if current_fit is not None and model == "slope":
-        held_choices.setdefault(f"{current_fit.criterion:.2f}", tuple(current_fit.theta))
+    if model == "slope":  # the correlation can be held at that of any optimum a run converged to
+        fits = [current_fit] if current_fit is not None else []
+        for o in landscape.converged_optima(comparison, fits=fits):
+            held_choices[f"{o.criterion:.2f}"] = o.theta
     with controls or st.container():
         default_n = landscape.suggest_grid(max(n_groups, 1))
         # The grid is not bounded in time by the engine: its side is, so that no map can
@@ -420,31 +418,34 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
                                   lambda: charts.landscape_map(m, paths, group=group)), width="content")
     for note in m.notes:
         st.caption(md(note))
-    _slice_view(data, key, model, reml, m, optima, skey)
+    _slice_view(data, key, model, reml, m.minima, comparison, current_fit, skey)
 
 
-def _slice_view(data, key, model, reml, m, optima: pd.DataFrame, skey) -> None:
-    """The slice between the two best distinct optima (of the optimizers and of the map)."""
-    nt = 3 if model == "slope" else 2
-    found = [(float(r.criterion), tuple(float(getattr(r, f"theta{i + 1}")) for i in range(nt)))
-             for r in m.minima.itertuples()]
-    if len(optima):
-        found += [(float(r.criterion), tuple(float(getattr(r, f"theta{i + 1}")) for i in range(nt)))
-                  for r in optima.itertuples()]
-    distinct: list[tuple[float, tuple]] = []
-    for c, th in sorted(found):
-        if not any(same_basin(c, d[0]) for d in distinct):
-            distinct.append((c, th))
-    if len(distinct) < 2:
+def _slice_view(data, key, model, reml, minima: pd.DataFrame, comparison, current_fit, skey) -> None:
+    """The slice between two optima: the lowest, and the other one where the most
+    optimizer runs converged (runs stopped early mark no optimum). For a one-parameter
+    model the slice is the stretch of the curve between them, told in words only."""
+    fits = [current_fit] if current_fit is not None else []
+    pair = landscape.slice_pair(landscape.converged_optima(comparison, minima, fits))
+    if pair is None:
         st.caption("Only one optimum found, so there is no slice between optima to draw.")
         return
-    (cb, best), (ca, worst) = distinct[0], distinct[1]
-    la, lb = f"{ca:.2f}", f"{cb:.2f}"
-    st.markdown("### The straight path between the two optima")
-    sl = _slice(key, data, model, reml, worst, best, la, lb)
-    st.caption(md(f"From {la} to {lb} the criterion first rises by {sl.barrier_a:.2f}, then falls by "
-                  f"{sl.barrier_b:.2f}: a local optimizer at {la} sees only uphill around it."))
-    st.vega_lite_chart(spec=_spec(("slice", worst, best) + skey, lambda: charts.slice_chart(sl)), width="content")
+    a, b = pair
+    sl = _slice(key, data, model, reml, a.theta, b.theta, a.label, b.label)
+    if model not in ONE_D:
+        st.markdown("### The straight path between the two optima")
+    st.caption(md(landscape.describe_optima(a, b) + " " + landscape.describe_slice(sl)))
+    if model in ONE_D:
+        return
+    skey = ("slice", a.theta, b.theta) + skey
+    if sl.zoom is None:
+        st.vega_lite_chart(spec=_spec(skey, lambda: charts.slice_chart(sl)), width="stretch")
+        return
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        st.vega_lite_chart(spec=_spec(skey, lambda: charts.slice_chart(sl)), width="stretch")
+    with c2:
+        st.vega_lite_chart(spec=_spec(("zoom",) + skey, lambda: charts.slice_zoom_chart(sl)), width="stretch")
 
 
 def render_landscape(data, model: str, reml: bool = True, settings=None, comparison=None,

@@ -63,7 +63,7 @@ def test_landscape_map_with_both_minima(page, app_server):
     heat = ui.chart(page, 0)
     assert ui.eventually(lambda: not_blank(heat), bool)
     slice_texts = ui.chart_texts(page, 1)
-    assert "101.34: 101.34" in slice_texts and "68.07: 68.07" in slice_texts, slice_texts
+    assert "101.34" in slice_texts and "68.07" in slice_texts, slice_texts
     sl = landscape.slice_between(lmmviz.seed(), (2.5049, -0.05857, 0.0), (393.09, -1.5768, 1.1542), model="slope")
     assert round(sl.barrier_a, 2) == 0.54
     shot(page, "landscape_map")
