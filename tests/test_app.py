@@ -411,13 +411,16 @@ def test_robust_fit_stopped_by_the_time_limit_says_so(monkeypatch):
     monkeypatch.setattr(optimizers, "time", fake)
     st.cache_data.clear()
     try:
-        at = app({"models": "slope"})
+        at = app({"models": "intercept,slope"})
     finally:
         st.cache_data.clear()  # later tests must not be served these fits from the cache
     problems = "\n".join(e.value for e in at.error).replace("\\", "")
     assert "Stopped by the time limit" in problems
     assert "stopped by the time limit: the result may be a local optimum" in problems
     assert "All 10 of its optimizer runs were cut short" in problems
+    # the likelihood-ratio test's ML refits have no diagnostics panel: the test says it itself
+    assert ("ML refits of the random intercept and random slope models were stopped by the time limit"
+            in problems)
 
 
 @pytest.mark.parametrize("optimizer", ["scipy_nelder_mead", "nlopt_neldermead"])
