@@ -421,6 +421,8 @@ def test_robust_fit_stopped_by_the_time_limit_says_so(monkeypatch):
     # the likelihood-ratio test's ML refits have no diagnostics panel: the test says it itself
     assert ("ML refits of the random intercept and random slope models were stopped by the time limit"
             in problems)
+    # the optimizer settings say what the limit means
+    assert any("A fit still running after 20 seconds is stopped as a safety" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("optimizer", ["scipy_nelder_mead", "nlopt_neldermead"])
