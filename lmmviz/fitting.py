@@ -142,8 +142,8 @@ def _robust(f: Deviance, design: Design, s: OptimizerSettings, nested: bool = Tr
     entry of Λ at 0) is searched on its own.
 
     The work is fixed by the data and the settings: the same runs, each bounded by
-    ``s.maxeval`` evaluations, whatever the machine's load, so the same data give the
-    same answer everywhere. ``s.max_seconds`` bounds the whole fit (nested fit
+    ``s.maxeval`` evaluations, so a busy machine gives the same answer, bit for bit,
+    as a quiet one. ``s.max_seconds`` bounds the whole fit (nested fit
     included) only as a safety: past it, the current run stops and every later run
     evaluates its start once; those runs say ``timed_out`` and the fit's diagnostics
     report it.
