@@ -52,7 +52,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--initial-step", type=float, help="initial step / trust radius / simplex size")
     p.add_argument("--ftol", type=float, help="absolute tolerance on the criterion")
     p.add_argument("--xtol", type=float, help="absolute tolerance on θ")
-    p.add_argument("--max-seconds", type=float, default=60.0, help="time limit per fit (default 60)")
+    p.add_argument("--max-seconds", type=float, default=60.0, help="safety time limit per fit (default 60); evaluations bound the work")
     p.add_argument("--json", action="store_true", help="print JSON with stable keys")
 
 

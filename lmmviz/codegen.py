@@ -24,6 +24,8 @@ from .optimizers import OptimizerSettings, optimizer_label
 
 DATA_FILE = "lmmviz-data.csv"
 MAX_INLINE_ROWS = 5000
+# A safety limit per fit only (a fit that hits it says so): evaluations bound the work, so the
+# answer does not depend on the server's load.
 APP_MAX_SECONDS = 20.0
 MIXED = ("intercept", "slope", "uncorrelated", "within_between")
 

@@ -67,28 +67,31 @@ def _checked_start(design: Design, start) -> np.ndarray:
     return th
 
 
-def _run_mapped(name: str, f: Deviance, to_theta, phi0, lower, s: OptimizerSettings, label: str) -> OptSummary:
+def _run_mapped(name: str, f: Deviance, to_theta, phi0, lower, s: OptimizerSettings, label: str,
+                deadline: float | None = None) -> OptSummary:
     """Optimize f(to_theta(φ)) over φ; the summary and its fit log come back in lme4's θ."""
     def g(phi):
         return f(to_theta(np.asarray(phi, float)))
 
-    run = run_optimizer(name, g, phi0, lower, s, start_label=label)
+    run = run_optimizer(name, g, phi0, lower, s, start_label=label, deadline=deadline)
     to_raw = lambda v: tuple(float(t) for t in to_theta(np.asarray(v, float)))  # noqa: E731
     log = np.array([to_raw(v) for v in run.fitlog_theta]).reshape(len(run.fitlog_theta), f.n_theta)
     return replace(run, initial=to_raw(run.initial), final=to_raw(run.final), fitlog_theta=log,
                    settings=run.settings.with_start(to_raw(run.initial)))
 
 
-def _run_internal(name: str, f: Deviance, design: Design, phi0, s: OptimizerSettings, label: str) -> OptSummary:
+def _run_internal(name: str, f: Deviance, design: Design, phi0, s: OptimizerSettings, label: str,
+                  deadline: float | None = None) -> OptSummary:
     """The slope model over the factor φ for the internal x' = (x − c)/s.
 
     Same model, same criterion; but in φ the intercept and slope effects are nearly
     uncorrelated and of similar size, so trust-region and simplex steps fit the
     problem."""
-    return _run_mapped(name, f, lambda phi: theta_from_internal(design, phi), phi0, f.lower, s, label)
+    return _run_mapped(name, f, lambda phi: theta_from_internal(design, phi), phi0, f.lower, s, label, deadline)
 
 
-def _run_on_boundary(f: Deviance, design: Design, zero: int, theta0, s: OptimizerSettings) -> OptSummary:
+def _run_on_boundary(f: Deviance, design: Design, zero: int, theta0, s: OptimizerSettings,
+                     deadline: float | None = None) -> OptSummary:
     """BOBYQA with the diagonal entry ``zero`` of Λ held at 0: a variance at zero, or a
     correlation at ±1. Boundary optima can hide beside interior ones that every
     interior start falls into."""
@@ -101,14 +104,15 @@ def _run_on_boundary(f: Deviance, design: Design, zero: int, theta0, s: Optimize
 
     name = design.spec.theta_names(design.names["x"], design.names["group"])[zero]
     run = _run_mapped("nlopt_bobyqa", f, embed, np.asarray(theta0, float)[free], f.lower[free], s,
-                      f"best point with {name} held at 0 (boundary)")
+                      f"best point with {name} held at 0 (boundary)", deadline)
     return replace(run, constrained=True)
 
 
 NESTED = {"uncorrelated": "intercept", "slope": "uncorrelated"}
 
 
-def _nested_start(f: Deviance, design: Design, s: OptimizerSettings) -> tuple[str, np.ndarray] | None:
+def _nested_start(f: Deviance, design: Design, s: OptimizerSettings,
+                  deadline: float) -> tuple[str, np.ndarray] | None:
     """The optimum of the model nested in this one, as a point of this one: the richer
     model then never ends above the simpler one."""
     inner = NESTED.get(design.spec.name)
@@ -118,13 +122,14 @@ def _nested_start(f: Deviance, design: Design, s: OptimizerSettings) -> tuple[st
         nd = derive_design(design, inner)
     except DataError:
         return None
-    best, _ = _robust(make_deviance(nd, f.reml), nd, replace(s, start=None), nested=False)
+    best, _ = _robust(make_deviance(nd, f.reml), nd, replace(s, start=None), nested=False, deadline=deadline)
     th = np.asarray(best.final, float)
     point = np.array([th[0], 0.0]) if inner == "intercept" else np.array([th[0], 0.0, th[1]])
     return f"optimum of the {inner} model", point
 
 
-def _robust(f: Deviance, design: Design, s: OptimizerSettings, nested: bool = True):
+def _robust(f: Deviance, design: Design, s: OptimizerSettings, nested: bool = True,
+            deadline: float | None = None):
     """NLopt BOBYQA from several starts, then a Nelder-Mead polish of the best.
 
     The starts are lme4's, a moment estimate, boundary points near it, and the
@@ -135,14 +140,22 @@ def _robust(f: Deviance, design: Design, s: OptimizerSettings, nested: bool = Tr
     where a raw x far from 0 cannot stretch the criterion's valleys out of an
     optimizer's reach. Then each boundary through the best point (one diagonal
     entry of Λ at 0) is searched on its own.
+
+    The work is fixed by the data and the settings: the same runs, each bounded by
+    ``s.maxeval`` evaluations, so a busy machine gives the same answer, bit for bit,
+    as a quiet one. ``s.max_seconds`` bounds the whole fit (nested fit
+    included) only as a safety: past it, the current run stops and every later run
+    evaluates its start once; those runs say ``timed_out`` and the fit's diagnostics
+    report it.
     """
-    deadline = time.perf_counter() + s.max_seconds
+    if deadline is None:
+        deadline = time.perf_counter() + s.max_seconds
     starts = [(label, th, False) for label, th in candidate_starts(design)]
     if s.start is not None:
         starts.insert(0, ("your start", np.maximum(np.array(s.start, float), f.lower), False))
     # One level deep: the slope model starts from the uncorrelated model's optimum, which
     # itself is fitted without going on to the intercept model (half the work, measured).
-    inner = _nested_start(f, design, replace(s, max_seconds=max(s.max_seconds / 3, 0.5))) if nested else None
+    inner = _nested_start(f, design, s, deadline) if nested else None
     if inner is not None:
         starts.append((*inner, False))
     internal = design.spec.name == "slope"
@@ -153,17 +166,11 @@ def _robust(f: Deviance, design: Design, s: OptimizerSettings, nested: bool = Tr
             starts.append(("moment start for centred, scaled x",
                            np.array(internal_lambda(design, moment)), True))
     runs: list[OptSummary] = []
-
-    def budget():
-        return replace(s, max_seconds=max(deadline - time.perf_counter(), 0.5))
-
     for label, th, in_internal in starts:
-        if deadline - time.perf_counter() <= 0 and runs:
-            break
         if in_internal:
-            runs.append(_run_internal("nlopt_bobyqa", f, design, th, budget(), label))
+            runs.append(_run_internal("nlopt_bobyqa", f, design, th, s, label, deadline))
         else:
-            runs.append(run_optimizer("nlopt_bobyqa", f, th, f.lower, budget(), start_label=label))
+            runs.append(run_optimizer("nlopt_bobyqa", f, th, f.lower, s, start_label=label, deadline=deadline))
 
     def best_run():
         return min(runs, key=lambda r: r.fmin if math.isfinite(r.fmin) else math.inf)
@@ -171,19 +178,20 @@ def _robust(f: Deviance, design: Design, s: OptimizerSettings, nested: bool = Tr
     best = best_run()
     if design.spec.q == 2 and math.isfinite(best.fmin):
         for zero in design.spec.diagonal():
-            if deadline - time.perf_counter() > 0 and best.final[zero] >= SINGULAR_TOL:
-                runs.append(_run_on_boundary(f, design, zero, best.final, budget()))
+            if best.final[zero] >= SINGULAR_TOL:
+                runs.append(_run_on_boundary(f, design, zero, best.final, s, deadline))
         best = best_run()
-    if math.isfinite(best.fmin) and deadline - time.perf_counter() > 0:
+    if math.isfinite(best.fmin):
         label = f"polish of best ({best.start_label})"
         if internal:
             phi = np.array(internal_lambda(design, best.final))
             step = 0.05 * max(1.0, float(np.max(np.abs(phi))))
-            polish = _run_internal("nlopt_neldermead", f, design, phi, replace(budget(), initial_step=step), label)
+            polish = _run_internal("nlopt_neldermead", f, design, phi, replace(s, initial_step=step), label,
+                                   deadline)
         else:
             step = 0.05 * max(1.0, float(np.max(np.abs(best.final))))
-            polish = run_optimizer("nlopt_neldermead", f, best.final, f.lower,
-                                   replace(budget(), initial_step=step), start_label=label)
+            polish = run_optimizer("nlopt_neldermead", f, best.final, f.lower, replace(s, initial_step=step),
+                                   start_label=label, deadline=deadline)
         runs.append(polish)
         if polish.fmin < best.fmin:
             best = polish

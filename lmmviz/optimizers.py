@@ -1,7 +1,8 @@
 """A registry of library optimizers behind one wrapper (lme4's ``optwrap``).
 
 Every optimizer sees only ``f(θ)`` and the bounds. Each run is bounded by a number
-of evaluations and by seconds, and returns an :class:`OptSummary` (after
+of evaluations; a time limit stops it only as a last-resort safety (the run then says
+so in ``timed_out``), and it returns an :class:`OptSummary` (after
 MixedModels.jl) whose ``fitlog`` holds every evaluation's θ and criterion in order.
 
 Names say the library and the algorithm (``nlopt_bobyqa`` is not ``pybobyqa``):
@@ -26,7 +27,9 @@ class OptimizerSettings:
     """Settings shared by all optimizers; ``None`` means the optimizer's own default.
 
     ``initial_step`` is NLopt's initial step, BOBYQA's/COBYQA's initial trust
-    radius (rhobeg), or the edge of the initial Nelder-Mead simplex.
+    radius (rhobeg), or the edge of the initial Nelder-Mead simplex. ``maxeval``
+    bounds each run; ``max_seconds`` is a safety limit for the whole fit (all the
+    robust default's runs), not part of the normal stopping rule.
     """
 
     start: tuple[float, ...] | None = None
@@ -66,6 +69,7 @@ class OptSummary:
     start_label: str = "lme4 start"
     error: str | None = None
     constrained: bool = False  # a search with part of θ held fixed (a boundary), not a free run
+    timed_out: bool = False  # cut short by the safety time limit, not stopped by its own rule
 
     @property
     def failed(self) -> bool:
@@ -83,10 +87,10 @@ class _Logged:
     evaluation is reported to the optimizer as a large finite value.
     """
 
-    def __init__(self, f: Callable[[np.ndarray], float], maxeval: int, max_seconds: float):
+    def __init__(self, f: Callable[[np.ndarray], float], maxeval: int, deadline: float):
         self.f = f
         self.maxeval = maxeval
-        self.deadline = time.perf_counter() + max_seconds
+        self.deadline = deadline
         self.thetas: list[np.ndarray] = []
         self.values: list[float] = []
         self.timed_out = False
@@ -94,7 +98,8 @@ class _Logged:
     def __call__(self, theta) -> float:
         if len(self.values) >= self.maxeval:
             raise _Budget("maximum number of evaluations reached")
-        if time.perf_counter() > self.deadline:
+        # The start is always evaluated, so even a run begun past the deadline has a point.
+        if self.values and time.perf_counter() > self.deadline:
             self.timed_out = True
             raise _Budget("time limit reached")
         th = np.array(theta, dtype=float, copy=True).ravel()
@@ -262,11 +267,14 @@ def run_optimizer(
     lower,
     settings: OptimizerSettings | None = None,
     start_label: str = "lme4 start",
+    deadline: float | None = None,
 ) -> OptSummary:
     """Minimize ``f`` from ``start`` with the named optimizer, within its budget.
 
-    Never raises for an optimizer's own failure: the summary carries ``error``
-    and the best point the log saw.
+    The run stops after ``settings.maxeval`` evaluations, or, as a safety, at
+    ``deadline`` (a ``time.perf_counter()`` value; default ``settings.max_seconds``
+    from now), after at least one evaluation. Never raises for an optimizer's own
+    failure: the summary carries ``error`` and the best point the log saw.
     """
     info = get_optimizer(name)
     s = settings or OptimizerSettings()
@@ -274,8 +282,8 @@ def run_optimizer(
     lower = np.asarray(lower, dtype=float)
     x0 = np.maximum(x0, lower)
     upper = np.full_like(lower, np.inf)
-    logged = _Logged(f, int(s.maxeval), float(s.max_seconds))
     t0 = time.perf_counter()
+    logged = _Logged(f, int(s.maxeval), t0 + float(s.max_seconds) if deadline is None else deadline)
     error = None
     try:
         x, fval, ret, ok = info.runner(logged, x0, lower, upper, s)
@@ -311,4 +319,5 @@ def run_optimizer(
         fitlog_f=np.array(logged.values, dtype=float),
         start_label=start_label,
         error=error,
+        timed_out=logged.timed_out,
     )

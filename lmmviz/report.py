@@ -214,7 +214,22 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
                 w.replace("\n", "") for w in ident) + ".",
             "Rescale x or y (for example to other units), or simplify the model.",
         ))
-    if fit.optsum is not None and not fit.optsum.converged and fit.optimizer != "none":
+    cut = fit.timed_out_runs
+    if cut:
+        out.append(Diagnostic(
+            "time_limit", "problem", "Stopped by the time limit",
+            "The fit was stopped by the time limit: the result may be a local optimum. "
+            + ("Its optimizer run was" if len(fit.runs) == 1
+               else f"All {len(cut)} of its optimizer runs were" if len(cut) == len(fit.runs)
+               else f"{len(cut)} of its {len(fit.runs)} optimizer runs {'was' if len(cut) == 1 else 'were'}")
+            + f" cut short after {fit.evaluations} evaluations in {fit.seconds:.1f} s; normally the number of "
+            "evaluations alone decides when the optimizer stops, and the time limit is only a safety for "
+            "a busy machine or very large data.",
+            "Fit again when the machine is less busy, or where the time limit can be raised "
+            "(lmmviz fit --max-seconds, or max_seconds in Python); then check that the criterion is "
+            "the same or lower.",
+        ))
+    elif fit.optsum is not None and not fit.optsum.converged and fit.optimizer != "none":
         out.append(Diagnostic(
             "not_converged", "problem", "Optimizer did not finish",
             f"The optimizer stopped without claiming convergence: {fit.optsum.returnvalue}.",

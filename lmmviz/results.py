@@ -131,6 +131,11 @@ class Fit:
         return float(sum(r.seconds for r in self.runs)) if self.runs else 0.0
 
     @property
+    def timed_out_runs(self) -> tuple:
+        """The runs the safety time limit cut short (none when evaluations bounded the work)."""
+        return tuple(r for r in self.runs if r.timed_out)
+
+    @property
     def criterion_name(self) -> str:
         return "REML criterion" if self.reml else "-2 log-likelihood"
 
@@ -148,9 +153,10 @@ class Fit:
 
     def distinct_optima(self) -> list[tuple[float, list[OptSummary]]]:
         """The free runs grouped by where they stopped (:func:`same_basin`), best first.
-        Searches held on a boundary stop higher by design and are left out."""
+        Searches held on a boundary stop higher by design and are left out, and so are
+        runs cut short by the time limit: they did not stop at an optimum."""
         groups: list[tuple[float, list[OptSummary]]] = []
-        free = (r for r in self.runs if math.isfinite(r.fmin) and not r.constrained)
+        free = (r for r in self.runs if math.isfinite(r.fmin) and not r.constrained and not r.timed_out)
         for r in sorted(free, key=lambda r: r.fmin):
             if groups and same_basin(r.fmin, groups[-1][0]):
                 groups[-1][1].append(r)

@@ -391,6 +391,40 @@ def test_a_local_optimum_optimizer_is_flagged():
     assert metrics(at)["Random slope"] == "\u22128.215" and not at.error
 
 
+def test_robust_fit_stopped_by_the_time_limit_says_so(monkeypatch):
+    """A fit that hits the safety time limit says so in the Fit tab: the clock of lmmviz's
+    optimizers jumps 100 s at every reading, far past the app's 20 s (APP_MAX_SECONDS)."""
+    import types
+
+    import streamlit as st
+
+    from lmmviz import fitting, optimizers
+
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 100.0
+        return now[0]
+
+    fake = types.SimpleNamespace(perf_counter=clock)
+    monkeypatch.setattr(fitting, "time", fake)
+    monkeypatch.setattr(optimizers, "time", fake)
+    st.cache_data.clear()
+    try:
+        at = app({"models": "intercept,slope"})
+    finally:
+        st.cache_data.clear()  # later tests must not be served these fits from the cache
+    problems = "\n".join(e.value for e in at.error).replace("\\", "")
+    assert "Stopped by the time limit" in problems
+    assert "stopped by the time limit: the result may be a local optimum" in problems
+    assert "All 10 of its optimizer runs were cut short" in problems
+    # the likelihood-ratio test's ML refits have no diagnostics panel: the test says it itself
+    assert ("ML refits of the random intercept and random slope models were stopped by the time limit"
+            in problems)
+    # the optimizer settings say what the limit means
+    assert any("A fit still running after 20 seconds is stopped as a safety" in c.value for c in at.caption)
+
+
 @pytest.mark.parametrize("optimizer", ["scipy_nelder_mead", "nlopt_neldermead"])
 def test_other_optimizers_that_stop_at_101(optimizer):
     at = app({"opt": optimizer, "models": "slope"})

@@ -194,6 +194,83 @@ def test_fitted_lines_and_residuals_add_up():
         assert np.allclose(line, ft.fitted)
 
 
+# --------------------------------------------------------------------------- load and the time limit
+
+
+class SlowClock:
+    """A stand-in for time.perf_counter on a loaded machine: every reading advances by
+    ``step`` seconds, and reading number ``stall_at`` also by ``stall`` (the process
+    descheduled for a while)."""
+
+    def __init__(self, step: float, stall_at: int = 0, stall: float = 0.0):
+        self.step, self.stall_at, self.stall = step, stall_at, stall
+        self.now, self.readings = 1000.0, 0
+
+    def __call__(self) -> float:
+        self.readings += 1
+        self.now += self.step + (self.stall if self.readings == self.stall_at else 0.0)
+        return self.now
+
+
+def _fit_log(ft) -> list:
+    """Everything a run did, without its (load-dependent) seconds."""
+    return [(r.optimizer, r.start_label, r.initial, r.final, r.fmin, r.feval, r.returnvalue, r.converged,
+             r.fitlog_theta.tobytes(), r.fitlog_f.tobytes()) for r in ft.runs]
+
+
+@pytest.mark.parametrize("model", ["slope", "uncorrelated"])
+def test_robust_default_gives_the_same_answer_on_a_loaded_machine(seed, monkeypatch, model):
+    """Evaluations, not seconds, bound the robust default's work: a slow clock with a 30 s
+    stall early on (inside the nested model's fit), still below the 60 s safety limit,
+    changes nothing, bit for bit. The deadline-based default gave the nested fit a third
+    of the time and stopped it there."""
+    quiet = lmmviz.fit(seed, model)
+    clock = SlowClock(step=0.01, stall_at=10, stall=30.0)
+    monkeypatch.setattr("time.perf_counter", clock)
+    busy = lmmviz.fit(seed, model, settings=OptimizerSettings(max_seconds=60.0))
+    monkeypatch.undo()
+    assert 30.0 < clock.now - 1000.0 < 60.0  # slowed down, yet below the safety limit
+    assert len(busy.runs) == len(quiet.runs) and busy.evaluations == quiet.evaluations
+    assert _fit_log(busy) == _fit_log(quiet)
+    assert busy.theta == quiet.theta and busy.criterion == quiet.criterion
+    assert np.array_equal(busy.beta, quiet.beta)
+    assert not busy.timed_out_runs
+    assert "time_limit" not in {d.code for d in busy.diagnostics}
+    assert quiet.criterion == pytest.approx({"slope": 68.0749, "uncorrelated": 70.0171}[model], abs=1e-4)
+
+
+def test_hitting_the_time_limit_is_diagnosed_and_logged(seed, monkeypatch):
+    """Past the safety limit (the clock jumps 1000 s at its 400th reading, in the slope model's own runs) the current
+    run stops, each later run only evaluates its start, and the fit says so."""
+    monkeypatch.setattr("time.perf_counter", SlowClock(step=0.001, stall_at=400, stall=1000.0))
+    ft = lmmviz.fit(seed, "slope", settings=OptimizerSettings(max_seconds=60.0))
+    monkeypatch.undo()
+    cut = ft.timed_out_runs
+    assert cut and all(r.returnvalue == "time limit reached" for r in cut)
+    assert all(r.feval == 1 for r in cut[1:])  # begun past the limit: the start only
+    assert cut[0].feval > 1
+    assert {r["message"] for r in ft.to_dict()["runs"] if r["evaluations"] == 1} == {"time limit reached"}
+    (d,) = [d for d in ft.diagnostics if d.code == "time_limit"]
+    assert d.severity == "problem"
+    assert "stopped by the time limit: the result may be a local optimum" in d.message
+    assert len(cut) == len(ft.runs) and f"All {len(cut)} of its optimizer runs were cut short" in d.message
+    assert "--max-seconds" in d.advice
+    # cut runs did not stop at an optimum: they are not reported as optima that disagree
+    assert all(not r.timed_out for _, rs in ft.distinct_optima() for r in rs)
+    assert "not_converged" not in {d.code for d in ft.diagnostics}
+
+
+def test_a_single_optimizer_stopped_by_the_time_limit_says_so(seed, monkeypatch):
+    monkeypatch.setattr("time.perf_counter", SlowClock(step=0.001, stall_at=20, stall=1000.0))
+    ft = lmmviz.fit(seed, "slope", optimizer="nlopt_bobyqa", settings=OptimizerSettings(max_seconds=60.0))
+    monkeypatch.undo()
+    assert ft.optsum.timed_out and 1 < ft.optsum.feval < 20 and not ft.converged
+    codes = [d.code for d in ft.diagnostics]
+    assert "time_limit" in codes and "not_converged" not in codes
+    (d,) = [d for d in ft.diagnostics if d.code == "time_limit"]
+    assert "Its optimizer run was cut short" in d.message
+
+
 def test_singular_local_optimum_is_diagnosed_in_words():
     ft = lmmviz.fit(lmmviz.seed(), "slope", optimizer="pybobyqa")
     assert ft.singular and ft.criterion == pytest.approx(101.34, abs=0.01)

@@ -243,6 +243,12 @@ def _comparison(page) -> None:
         st.caption("Likelihood-ratio test of the nested random-effects models, each refitted by maximum "
                    "likelihood with the robust default, as lme4's anova() does:")
         st.code(anova_text(result), language=None)
+        cut = [MODEL_LABELS[f.model].lower() for f in result.fits if f.timed_out_runs]
+        if cut:  # these refits have no diagnostics panel of their own
+            many = len(cut) > 1
+            st.error(md(f"The ML refit{'s' if many else ''} of the {' and '.join(cut)} model{'s were' if many else ' was'} "
+                        "stopped by the time limit: the result may be a local optimum, and so may the test. Fit "
+                        "again when the server is less busy, or run the exported script."), icon=":material/error:")
         last = result.rows[-1]
         if math.isfinite(last.p):
             verdict = "prefers" if last.p < 0.05 else "does not clearly prefer"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lmmviz.charts import LAYER_LABELS, MODEL_LABELS
+from lmmviz.codegen import APP_MAX_SECONDS
 from lmmviz.data import PRESET_LABELS, PRESETS
 from lmmviz.optimizers import ROBUST, optimizer_label, optimizer_names
 from lmmviz.share import LAYERS, MAX_LINK_ROWS, MODEL_KEYS, SOURCES, encode_state, share_url
@@ -77,7 +78,9 @@ def render_sidebar(page) -> None:
             msg = input_error(key)
             if msg:
                 st.caption(f":red[{md(msg)}]")
-        st.caption("Every run also stops after 20 seconds.")
+        st.caption(f"Evaluations alone bound the work, so a busy server gives the same answer. A fit still "
+                   f"running after {APP_MAX_SECONDS:.0f} seconds is stopped as a safety, and its diagnostics "
+                   "say so.")
 
     sb.markdown("### Chart")
     st.sidebar.pills("Layers", LAYERS, selection_mode="multi", key="layers", format_func=LAYER_LABELS.get,
