@@ -8,6 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from lmmviz import describe
 from lmmviz.data import PRESET_LABELS
 from lmmviz.share import State
 
@@ -112,7 +113,8 @@ def render_data_tab(page) -> None:
         st.markdown("## Validation")
         _report(page)
         st.vega_lite_chart(spec=page.chart_spec(selected=state.sel, height=300, interactive=False), width="stretch",
-                           theme=None)
+                           theme=None, alt=describe.fit_chart_alt(page.pooled, page.per_group, page.fits,
+                                                                  page.data.x, page.data.y, page.unit))
     _editor(page)
 
 

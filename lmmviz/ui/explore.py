@@ -31,7 +31,7 @@ import streamlit as st
 
 import lmmviz
 from lmmviz import charts_explore as charts
-from lmmviz import landscape
+from lmmviz import describe, landscape
 from lmmviz import tour as tour_text
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.share import MIXED_MODELS
@@ -170,6 +170,15 @@ def _spec(key, make) -> dict:
     return _spec_cached(key, make)
 
 
+def _chart(key, make, alt: str, table: pd.DataFrame | None = None, width: str = "content") -> None:
+    """A chart with its text alternative (what it shows, in numbers) and, for a screen reader
+    or a student who wants the numbers, the data behind it as a table."""
+    st.vega_lite_chart(spec={**_spec(key, make), "description": alt}, width=width, alt=alt)
+    if table is not None and len(table):
+        with st.expander("The numbers behind this chart"):
+            st.dataframe(table, hide_index=True, width="stretch")
+
+
 @st.cache_data(max_entries=8, **_CACHE)
 def _checked(number: int) -> list[tuple[str, bool]]:
     return [(c.says, ok) for c, ok in tour_text.check(tour_text.step(number))]
@@ -228,8 +237,8 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
                    "at local optima, although each reported success.", icon=":material/call_split:")
     else:
         st.success(f"All optimizers agree: {text}", icon=":material/check_circle:")
-    st.vega_lite_chart(spec=_spec(("dot",) + key, lambda: charts.compare_dotplot(frame, x_name=x_name)),
-                       width="content")
+    _chart(("dot",) + key, lambda: charts.compare_dotplot(frame, x_name=x_name),
+           alt=describe.compare_alt(frame, x_name))
     cols = ["optimum_label", "optimizer", "label", "verdict", "criterion", "slope", "sigma", "sd_intercept",
             "sd_slope", "corr", "evaluations", "seconds", "singular", "message"]
     shown = frame[[c for c in cols if c in frame.columns]].rename(columns={
@@ -250,9 +259,9 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
     best_so_far = c2.toggle("Best so far", key="trace_best")
     paths = landscape.optimizer_paths(comparison)
     if len(paths.frame):
-        st.vega_lite_chart(spec=_spec(("trace", log, best_so_far) + key,
-                                      lambda: charts.trace_chart(paths, log=log, best_so_far=best_so_far)),
-                           width="content")
+        ends = paths.ends[paths.ends["point"] == "end"]
+        _chart(("trace", log, best_so_far) + key, lambda: charts.trace_chart(paths, log=log, best_so_far=best_so_far),
+               alt=describe.trace_alt(paths), table=ends[["run", "evaluations", "criterion"]])
         st.caption("Each line is one optimizer's fit log: its criterion at every evaluation, in order. Click a "
                    "legend entry to pick one out.")
 
@@ -355,8 +364,8 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
         st.caption(md(f"The {curve.criterion_name} of the {MODEL_LABELS[model].lower()} model against θ = "
                       f"σ_{group}/σ (log axis); β and σ are profiled out. Below: every θ each optimizer tried, "
                       "from its start (square) to where it stopped (diamond)."))
-        st.vega_lite_chart(spec=_spec(("curve", theta_range, n) + skey,
-                                      lambda: charts.curve_chart(curve, paths, group=group)), width="content")
+        _chart(("curve", theta_range, n) + skey, lambda: charts.curve_chart(curve, paths, group=group),
+               alt=describe.curve_alt(curve, paths), table=curve.minima[["theta", "criterion", "kind"]])
         minima = curve.minima.sort_values("criterion")
         if len(minima) > 1:
             st.warning(md(f"The curve has {len(minima)} minima: " + ", ".join(
@@ -414,8 +423,11 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
     st.caption(md(m.description + f" {m.evaluations:,} evaluations of the {m.criterion_name}. Squares: where "
                   "each optimizer started; diamonds: where it stopped; white crosses: the minima of the map, "
                   "polished by an optimizer. Click a legend entry to follow one path."))
-    st.vega_lite_chart(spec=_spec(("map", n, x_range, y_range, third, held) + skey,
-                                  lambda: charts.landscape_map(m, paths, group=group)), width="content")
+    ends = paths.ends[paths.ends["point"] == "end"] if paths is not None else pd.DataFrame()
+    _chart(("map", n, x_range, y_range, third, held) + skey, lambda: charts.landscape_map(m, paths, group=group),
+           alt=describe.map_alt(m, paths, group),
+           table=pd.concat([m.minima.assign(run="minimum of the map")[["run", "sd_int", "sd_slope", "criterion"]],
+                            ends[[c for c in ("run", "sd_int", "sd_slope", "criterion") if c in ends.columns]]]))
     for note in m.notes:
         st.caption(md(note))
     _slice_view(data, key, model, reml, m.minima, comparison, current_fit, skey)
@@ -438,14 +450,16 @@ def _slice_view(data, key, model, reml, minima: pd.DataFrame, comparison, curren
     if model in ONE_D:
         return
     skey = ("slice", a.theta, b.theta) + skey
+    alt = describe.slice_alt(sl)
     if sl.zoom is None:
-        st.vega_lite_chart(spec=_spec(skey, lambda: charts.slice_chart(sl)), width="stretch")
+        _chart(skey, lambda: charts.slice_chart(sl), alt=alt, width="stretch")
         return
     c1, c2 = st.columns([3, 2])
     with c1:
-        st.vega_lite_chart(spec=_spec(skey, lambda: charts.slice_chart(sl)), width="stretch")
+        _chart(skey, lambda: charts.slice_chart(sl), alt=alt, width="stretch")
     with c2:
-        st.vega_lite_chart(spec=_spec(("zoom",) + skey, lambda: charts.slice_zoom_chart(sl)), width="stretch")
+        _chart(("zoom",) + skey, lambda: charts.slice_zoom_chart(sl), alt="Close-up of the rise: " + alt,
+               width="stretch")
 
 
 def render_landscape(data, model: str, reml: bool = True, settings=None, comparison=None,
@@ -490,14 +504,15 @@ def _effects_view(fit, per_group, pooled, x_name: str, group: str, unit: str, ke
         frame = charts.shrinkage_frame(per_group, fit.ranef)
         pop = charts.population_point(fit, per_group)
         ref = (pooled.intercept, pooled.slope) if pooled is not None else None
-        st.vega_lite_chart(spec=_spec(("shrink",) + key, lambda: charts.shrinkage_chart(
-            frame, population=pop, pooled=ref, x_name=x_name, group=group)), width="content")
+        _chart(("shrink",) + key, lambda: charts.shrinkage_chart(frame, population=pop, pooled=ref, x_name=x_name,
+                                                                 group=group),
+               alt=describe.shrinkage_alt(frame, unit), table=frame)
     if fit.singular:
         st.warning(md(f"This fit is singular: the {unit}s' lines are forced onto a line in this plane "
                       "(Corr ±1 or a zero variance)."), icon=":material/warning:")
     st.markdown("## Caterpillar plot: conditional modes (BLUPs) with 95% intervals")
-    st.vega_lite_chart(spec=_spec(("cat",) + key, lambda: charts.caterpillar_chart(fit.ranef, group=group)),
-                       width="content")
+    _chart(("cat",) + key, lambda: charts.caterpillar_chart(fit.ranef, group=group),
+           alt=describe.caterpillar_alt(fit.ranef, group))
     with st.expander("The random effects as a table"):
         st.dataframe(fit.ranef, hide_index=True, width="stretch")
 

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import streamlit as st
 
+from lmmviz import describe
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.optimizers import optimizer_label
 from lmmviz.report import anova_text, summary_text
@@ -44,7 +45,7 @@ def render_fit_tab(page) -> None:
         _metrics(page)
         spec = page.chart_spec(selected=state.sel)
         st.vega_lite_chart(spec=spec, key="chart", on_select=_on_pick, selection_mode=["pick"], width="stretch", theme=None,
-                           alt=f"Scatter plot of {data.y} against {data.x} by {data.group}, with fitted lines")
+                           alt=describe.fit_chart_alt(page.pooled, page.per_group, page.fits, data.x, data.y, page.unit))
         frames = page.frames(state.sel)
         hint = (f"Colours are {page.unit}s; click a point or a legend entry to highlight one, double-click to "
                 "clear; drag to pan, scroll to zoom.")

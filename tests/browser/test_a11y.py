@@ -35,3 +35,7 @@ def test_no_serious_axe_violation(page, app_server, tab):
     ui.load(page, app_server + "/")
     ui.open_tab(page, tab)
     assert _problems(page) == []
+    # every chart says what it shows, in numbers, not only "Vega visualization"
+    labels = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]'))
+        .filter(e => e.offsetParent).map(e => e.getAttribute('aria-label') || '')""")
+    assert all(len(a) > 40 and any(ch.isdigit() for ch in a) for a in labels), labels
