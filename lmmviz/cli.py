@@ -144,6 +144,8 @@ def cmd_fit(args) -> int:
         for d in result.diagnostics:
             if d.severity != "info":
                 print(f"note: {d.title}: {d.message}")
+                if d.advice:
+                    print(f"  what to do: {d.advice}")
     return 0
 
 

@@ -79,6 +79,8 @@ def _local_optimum_alert(page) -> None:
     if not found:
         return
     lines = [f"**{MODEL_LABELS[m]}:** {md(d.message)}" for m, d in found]
+    advice = list(dict.fromkeys(d.advice for _, d in found if d.advice))
+    lines += [f"*What to do:* {md(a)}" for a in advice]
     st.error("  \n".join(lines), icon=":material/report:")
     st.button("Refit with the robust default", key="use_robust", on_click=_use_robust, icon=":material/build:")
 
