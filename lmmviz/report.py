@@ -252,8 +252,9 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
                       "optimizer (Compare optimizers tab) finds a lower criterion away from the boundary. "
                       "If one does, report that fit instead.")
         else:
-            advice = (f"Say so when you report the fit: the {g} values differ no more than the residual noise "
-                      "would make them. The fixed slope is then the same as pooled OLS.")
+            advice = (f"Say so when you report the fit: the {g} groups differ no more than the residual noise "
+                      "would make them, and the fixed effects are those of an ordinary regression (OLS) on the "
+                      "same predictors.")
         out.append(Diagnostic(
             "singular", "warning", "Singular fit: a variance at its limit",
             f"In this fit {' and '.join(parts)}. An SD cannot go below 0 and a correlation not beyond ±1, so "

@@ -140,7 +140,7 @@ def _summaries(page) -> None:
             ref = page.references.get(model)
             found = local_optimum(ft, ref)
             if found is not None:
-                flags.append(f":red[{found.title.lower()}]" if found.code == "local_optimum"
+                flags.append(f":red[{found.title.lower()}]" if found.severity == "problem"
                              else f":orange[{found.title.lower()}]")
             if ft.singular:
                 flags.append(":orange[singular]")
