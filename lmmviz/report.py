@@ -236,12 +236,15 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
         best, best_runs = optima[0]
         worse = "; ".join(_stopped_higher(v, best, rs) for v, rs in optima[1:])
         out.append(Diagnostic(
-            "optima_disagree", "warning", "Some starting points lead to a worse optimum",
+            "optima_disagree", "warning", "More than one optimum: the lowest is reported",
             "lmmviz's robust default runs the optimizer from several starting points. "
             f"{len(best_runs)} of its runs reached the lowest {crit_name}, {_num(best)}: that fit is the one "
             f"reported here. Others stopped higher: {worse}. "
-            "Each of those runs reported success: a single run, as in lme4, can stop at the worse point "
-            "(a local optimum) without any warning, and its estimates differ.",
+            + ("Each of those runs reported success: a single run, as in lme4, can stop at the worse point "
+               "(a local optimum) without any warning, and its estimates differ."
+               if all(r.converged for _, rs in optima[1:] for r in rs) else
+               "A single run, as in lme4, can stop at such a worse point (a local optimum), and its estimates "
+               "differ."),
             "Nothing to fix here: the lowest optimum is reported. To see which optimizers stop where, "
             "open the Compare optimizers tab; the Landscape tab shows the criterion's separate valleys.",
         ))
