@@ -173,3 +173,12 @@ def test_cli_prints_what_to_do_under_each_note():
     notes = out.split("note: ")[1:]
     assert [n.split(":")[0] for n in notes] == ["Singular fit", "Correlation of ±1", "Only 3 groups"]
     assert all("\n  what to do: " in n for n in notes), out
+
+
+def test_simulator_refusal_names_the_setting_in_words():
+    from lmmviz.data import DataError, SimulationSettings
+
+    with pytest.raises(DataError, match=r"^the residual SD \(sigma\) must be a finite number"):
+        SimulationSettings(sigma=float("inf")).check()
+    with pytest.raises(DataError, match=r"^the spacing of subjects' doses \(dose_spacing\)"):
+        SimulationSettings(dose_spacing=2e6).check()
