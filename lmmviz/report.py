@@ -250,7 +250,11 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
         ))
     if fit.singular:
         parts = _boundary_parts(fit) or ["a variance parameter sits on its limit"]
-        if fit.model in ("slope", "uncorrelated"):
+        if fit.model in ("slope", "uncorrelated") and fit.optimizer == ROBUST:
+            advice = ("Fit the simpler random-intercept model and compare the two (the likelihood-ratio test). "
+                      "The robust default searched away from the boundary too and found nothing lower, so this "
+                      "is what the data say, not an optimizer's slip.")
+        elif fit.model in ("slope", "uncorrelated"):
             advice = ("Fit the simpler random-intercept model and compare; and check that no other "
                       "optimizer (Compare optimizers tab) finds a lower criterion away from the boundary. "
                       "If one does, report that fit instead.")
@@ -262,9 +266,10 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             "singular", "warning", "Singular fit: a variance at its limit",
             f"In this fit {' and '.join(parts)}. An SD cannot go below 0 and a correlation not beyond ±1, so "
             "the estimate sits on the edge of what is possible (lme4 calls this a singular fit). "
-            "Why it matters: the data do not support that part of the random effects, its estimate "
-            "and the tests built on it are unreliable, and an optimizer stopped at such an edge may "
-            "have missed a better fit.",
+            "Why it matters: the data do not support that part of the random effects, and its estimate "
+            "and the tests built on it are unreliable"
+            + (", and an optimizer stopped at such an edge may have missed a better fit." if fit.optimizer != ROBUST
+               else "."),
             advice,
         ))
     corr = fit.max_abs_corr
@@ -275,11 +280,13 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             f"The random intercepts and the random slopes of {x} are estimated as perfectly correlated "
             f"(correlation {_signed(value)}): each {g}'s slope is then fixed by its intercept, so the model has "
             "in effect one random effect, not two. Why it matters: a correlation of exactly ±1 is almost "
-            f"never real; it means that these data cannot estimate it (too few {g} values), or that the "
-            "optimizer stopped at a local optimum.",
-            "Do not report this correlation. Check whether the robust default or another optimizer "
-            "(Compare optimizers tab) finds a lower criterion; if not, fit the uncorrelated or the "
-            "random-intercept model.",
+            f"never real; it means that these data cannot estimate it (too few groups, or too little spread of {x} "
+            "within them)"
+            + (", or that the optimizer stopped at a local optimum." if fit.optimizer != ROBUST else "."),
+            "Do not report this correlation. "
+            + ("Check whether the robust default or another optimizer (Compare optimizers tab) finds a lower "
+               "criterion; if not, fit " if fit.optimizer != ROBUST else "Fit ")
+            + "the uncorrelated or the random-intercept model and compare them with the likelihood-ratio test.",
         ))
     grad_msgs = [w for w in fit.warnings if "converge" in w or "gradient" in w]
     grad = np.abs(np.asarray(fit.gradient if fit.gradient is not None else [], float))

@@ -182,3 +182,32 @@ def test_simulator_refusal_names_the_setting_in_words():
         SimulationSettings(sigma=float("inf")).check()
     with pytest.raises(DataError, match=r"^the spacing of subjects' doses \(dose_spacing\)"):
         SimulationSettings(dose_spacing=2e6).check()
+
+
+def test_robust_default_is_not_told_to_try_the_robust_default():
+    """A singular fit with a correlation of −1 that the robust default itself reached
+    (the classic preset's random slope) is the data's answer: the advice says so and does
+    not send the reader to the optimizer they already used."""
+    from lmmviz.data import PRESETS, prepare
+
+    ft = lmmviz.fit(prepare(lmmviz.simulate(PRESETS["classic"])), "slope")
+    by_code = {d.code: d for d in ft.diagnostics}
+    sing, one = by_code["singular"], by_code["corr_one"]
+    for d in (sing, one):
+        assert "robust default or another optimizer" not in d.advice and "local optimum" not in d.message
+    assert "not an optimizer's slip" in sing.advice
+    assert one.advice == ("Do not report this correlation. Fit the uncorrelated or the random-intercept model "
+                          "and compare them with the likelihood-ratio test.")
+
+
+def test_app_says_no_warnings_in_words_when_there_are_none():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=120)
+    at.query_params["src"] = "preset"
+    at.query_params["preset"] = "no_confounding"
+    at.run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == [
+        "No warnings: every fit reached a clear minimum of its criterion, with no variance at 0 and no "
+        "correlation at ±1."]

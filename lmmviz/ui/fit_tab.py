@@ -234,6 +234,7 @@ def _diagnostics(page) -> None:
     for model, msg in page.errors.items():
         st.warning(f"**{md(MODEL_LABELS[model])} not fitted.** {md(msg)}", icon=":material/block:")
     if not any(d.severity in ("problem", "warning") for ds in per_model.values() for d in ds) and per_model:
-        st.success("No warnings: each fit is a proper, non-singular optimum.", icon=":material/check_circle:")
+        st.success("No warnings: every fit reached a clear minimum of its criterion, with no variance at 0 and no "
+                   "correlation at ±1.", icon=":material/check_circle:")
     for line in infos:
         st.caption(line)
