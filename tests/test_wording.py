@@ -211,3 +211,16 @@ def test_app_says_no_warnings_in_words_when_there_are_none():
     assert [s.value for s in at.success] == [
         "No warnings: every fit reached a clear minimum of its criterion, with no variance at 0 and no "
         "correlation at ±1."]
+    lrt = [c.value.replace("\\", "") for c in at.caption if c.value.startswith("χ²")]
+    assert len(lrt) == 1 and "this p-value, like lme4's, is conservative" in lrt[0]
+    assert "With only" not in lrt[0]  # 8 subjects: no few-groups caution
+
+
+def test_lrt_caption_on_the_seed_names_the_number_of_subjects(seed):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "app.py"), default_timeout=120)
+    at.run()
+    (lrt,) = [c.value.replace("\\", "") for c in at.caption if c.value.startswith("χ²")]
+    n = lmmviz.fit(seed, "intercept").n_groups
+    assert lrt.endswith(f"With only {n} subjects, read it as a rough guide."), lrt

@@ -10,7 +10,7 @@ import streamlit as st
 
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.optimizers import optimizer_label
-from lmmviz.report import anova_text, summary_text
+from lmmviz.report import FEW_GROUPS_WORDS, anova_text, summary_text
 
 from . import compute
 from .downloads import render_downloads
@@ -202,9 +202,12 @@ def _comparison(page) -> None:
         last = result.rows[-1]
         if math.isfinite(last.p):
             verdict = "prefers" if last.p < 0.05 else "does not clearly prefer"
+            n_groups = next(iter(page.fits.values())).n_groups
+            few = (f" With only {n_groups} {page.unit}s, read it as a rough guide." if n_groups < FEW_GROUPS_WORDS
+                   else "")
             st.caption(md(f"χ² = {last.chisq:.2f} on {last.df} df, p = {last.p:.3g}: the test {verdict} the "
-                          f"richer model ({MODEL_LABELS[last.model].lower()}). With few {page.unit}s, treat "
-                          "the p-value with caution (variances sit near the boundary)."))
+                          f"richer model ({MODEL_LABELS[last.model].lower()}). A variance cannot go below 0, so "
+                          "this p-value, like lme4's, is conservative (if anything too large)." + few))
     else:
         st.caption("Tick two of random intercept, uncorrelated and random slope for a likelihood-ratio test.")
 
