@@ -224,3 +224,22 @@ def test_lrt_caption_on_the_seed_names_the_number_of_subjects(seed):
     (lrt,) = [c.value.replace("\\", "") for c in at.caption if c.value.startswith("χ²")]
     n = lmmviz.fit(seed, "intercept").n_groups
     assert lrt.endswith(f"With only {n} subjects, read it as a rough guide."), lrt
+
+
+def test_stopped_short_gives_both_criteria_and_slopes(seed):
+    """A run that ends near the optimum, a little above it (made here by moving θ of the
+    best random-intercept fit by 2%), is 'stopped short', with four-decimal numbers."""
+    from dataclasses import replace
+
+    from lmmviz.fitting import fit_at
+
+    best = lmmviz.fit(seed, "intercept")
+    near = replace(fit_at(seed, "intercept", [t * 1.02 for t in best.theta]), optimizer="pybobyqa")
+    assert 0 < near.criterion - best.criterion < 1e-3 * best.criterion
+    d = local_optimum(near, best)
+    assert d.code == "stopped_short" and d.severity == "warning"
+    assert d.message.startswith("This optimizer (Py-BOBYQA: BOBYQA) stopped at REML ")
+    for v in (near.criterion, best.criterion, near.criterion - best.criterion):
+        assert shows(d.message, v), (v, d.message)
+    assert shows(d.message, near.slope, sign=True) and shows(d.message, best.slope, sign=True)
+    assert "Tighten the tolerances or raise the maximum evaluations" in d.advice

@@ -198,9 +198,9 @@ def local_optimum(ft, reference) -> Diagnostic | None:
             "stopped_short", "warning", "Stopped short of the optimum",
             f"This optimizer ({this}) stopped at {crit} {here}, but {other} went on to {there}, "
             f"{plain_number(gap, 4)} lower, near the same point: the criterion is nearly flat there and the "
-            "run stopped before it reached the minimum. Why it matters: little, the estimates barely move "
-            f"(slope {plain_number(ft.slope, 4, sign=True)} here, {plain_number(reference.slope, 4, sign=True)} "
-            "there).",
+            "run stopped before it reached the minimum. Why it matters: usually little, but check the "
+            f"estimates: the slope is {plain_number(ft.slope, 4, sign=True)} here, "
+            f"{plain_number(reference.slope, 4, sign=True)} there.",
             "Tighten the tolerances or raise the maximum evaluations (sidebar: Optimizer settings), or use "
             "the robust default.",
         )
