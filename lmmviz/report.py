@@ -224,6 +224,13 @@ def _boundary_parts(fit: Fit) -> list[str]:
     return parts
 
 
+def diagnostic_parts(d: Diagnostic) -> tuple[str, str, str]:
+    """(what happened, why it matters, what to do) of a Diagnostic, for display on
+    separate lines; the message holds the first two, split at "Why it matters: "."""
+    what, _, why = d.message.partition(" Why it matters: ")
+    return what, why, d.advice
+
+
 def diagnose(fit: Fit) -> list[Diagnostic]:
     """Plain-words findings about a fit for a reader who knows regression but not
     lme4's internals: each says what happened and why it matters (``message``), and
@@ -246,7 +253,8 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
                "A single run, as in lme4, can stop at such a worse point (a local optimum), and its estimates "
                "differ."),
             "Nothing to fix here: the lowest optimum is reported. To see which optimizers stop where, "
-            "open the Compare optimizers tab; the Landscape tab shows the criterion's separate valleys.",
+            "open the Compare optimizers tab (or run lmmviz compare); the Landscape tab shows the criterion's "
+            "separate valleys.",
         ))
     if fit.singular:
         parts = _boundary_parts(fit) or ["a variance parameter sits on its limit"]
@@ -256,8 +264,8 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
                       "is what the data say, not an optimizer's slip.")
         elif fit.model in ("slope", "uncorrelated"):
             advice = ("Fit the simpler random-intercept model and compare; and check that no other "
-                      "optimizer (Compare optimizers tab) finds a lower criterion away from the boundary. "
-                      "If one does, report that fit instead.")
+                      "optimizer (Compare optimizers tab, or lmmviz compare) finds a lower criterion away "
+                      "from the boundary. If one does, report that fit instead.")
         else:
             advice = (f"Say so when you report the fit: the {g} groups differ no more than the residual noise "
                       "would make them, and the fixed effects are those of an ordinary regression (OLS) on the "
@@ -266,7 +274,7 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             "singular", "warning", "Singular fit: a variance at its limit",
             f"In this fit {' and '.join(parts)}. An SD cannot go below 0 and a correlation not beyond ±1, so "
             "the estimate sits on the edge of what is possible (lme4 calls this a singular fit). "
-            "Why it matters: the data do not support that part of the random effects, and its estimate "
+            "Why it matters: the data do not support that part of the random effects; its estimate "
             "and the tests built on it are unreliable"
             + (", and an optimizer stopped at such an edge may have missed a better fit." if fit.optimizer != ROBUST
                else "."),
@@ -284,8 +292,8 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             "within them)"
             + (", or that the optimizer stopped at a local optimum." if fit.optimizer != ROBUST else "."),
             "Do not report this correlation. "
-            + ("Check whether the robust default or another optimizer (Compare optimizers tab) finds a lower "
-               "criterion; if not, fit " if fit.optimizer != ROBUST else "Fit ")
+            + ("Check whether the robust default or another optimizer (Compare optimizers tab, or lmmviz "
+               "compare) finds a lower criterion; if not, fit " if fit.optimizer != ROBUST else "Fit ")
             + "the uncorrelated or the random-intercept model and compare them with the likelihood-ratio test.",
         ))
     grad_msgs = [w for w in fit.warnings if "converge" in w or "gradient" in w]
@@ -306,8 +314,9 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             "Where the optimizer stopped, the criterion still slopes; at a minimum it would be flat "
             f"(lme4's check: {'; '.join(grad_msgs)}). Why it matters: the optimizer may have stopped before "
             "the minimum, and the estimates may still change.",
-            "Refit with the robust default or another optimizer (Compare optimizers tab): if they reach the "
-            "same criterion and slope, the warning was harmless; if one finds a lower criterion, report that.",
+            "Refit with the robust default or another optimizer (Compare optimizers tab, or lmmviz compare): "
+            "if they reach the same criterion and slope, the warning was harmless; if one finds a lower "
+            "criterion, report that.",
         ))
     ident = [w for w in fit.warnings if "unidentifiable" in w or "singular:" in w]
     if ident:

@@ -172,7 +172,7 @@ def test_cli_prints_what_to_do_under_each_note():
     assert p.returncode == 0, p.stderr.decode()
     notes = out.split("note: ")[1:]
     assert [n.split(":")[0] for n in notes] == ["Singular fit", "Correlation of ±1", "Only 3 groups"]
-    assert all("\n  what to do: " in n for n in notes), out
+    assert all("\n  why it matters: " in n and "\n  what to do: " in n for n in notes), out
 
 
 def test_simulator_refusal_names_the_setting_in_words():
@@ -243,3 +243,19 @@ def test_stopped_short_gives_both_criteria_and_slopes(seed):
         assert shows(d.message, v), (v, d.message)
     assert shows(d.message, near.slope, sign=True) and shows(d.message, best.slope, sign=True)
     assert "Tighten the tolerances or raise the maximum evaluations" in d.advice
+
+
+def test_diagnostics_are_shown_as_what_why_and_what_to_do(stuck, best):
+    """The Fit tab and the CLI show each part on its own line."""
+    from lmmviz.report import diagnostic_parts
+    from lmmviz.ui.tables import diagnostic_markdown
+
+    d = local_optimum(stuck, best)
+    what, why, todo = diagnostic_parts(d)
+    assert what.endswith("got stuck in a local optimum.") and "Why it matters" not in what
+    assert why.startswith("a lower criterion is a better fit of the same model to the same data")
+    assert todo == d.advice
+    lines = diagnostic_markdown(d, "Random slope").split("  \n")
+    assert len(lines) == 3
+    assert lines[0].startswith("**Local optimum** (Random slope). This optimizer")
+    assert lines[1].startswith("*Why it matters:* a lower criterion") and lines[2].startswith("*What to do:* Report")

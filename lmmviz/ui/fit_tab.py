@@ -15,8 +15,8 @@ from lmmviz.report import FEW_GROUPS_WORDS, anova_text, summary_text
 from . import compute
 from .downloads import render_downloads
 from .tables import (
-    comparison_table, corr_fixef_table, crit_name, fixef_table, local_optimum, lrt_models, md,
-    merged_diagnostics, paradox_line, residual_quantiles, slope_table, varcorr_table,
+    comparison_table, corr_fixef_table, crit_name, diagnostic_markdown, diagnostic_parts, fixef_table,
+    local_optimum, lrt_models, md, merged_diagnostics, paradox_line, residual_quantiles, slope_table, varcorr_table,
 )
 
 SUMMARY_VIEWS = ("lme4 text", "Tables")
@@ -78,7 +78,10 @@ def _local_optimum_alert(page) -> None:
     found = [(m, d) for m, d in found if d is not None]
     if not found:
         return
-    lines = [f"**{MODEL_LABELS[m]}:** {md(d.message)}" for m, d in found]
+    lines = []
+    for m, d in found:
+        what, why, _ = diagnostic_parts(d)
+        lines.append(f"**{MODEL_LABELS[m]}:** {md(what)}" + (f" *Why it matters:* {md(why)}" if why else ""))
     advice = list(dict.fromkeys(d.advice for _, d in found if d.advice))
     lines += [f"*What to do:* {md(a)}" for a in advice]
     st.error("  \n".join(lines), icon=":material/report:")
@@ -225,9 +228,7 @@ def _diagnostics(page) -> None:
     st.markdown("#### Diagnostics")
     infos = []
     for models, d in merged_diagnostics(per_model):
-        text = f"**{md(d.title)}** ({md(models)}). {md(d.message)}"
-        if d.advice:
-            text += f"  \n*What to do:* {md(d.advice)}"
+        text = diagnostic_markdown(d, models)
         if d.severity == "problem":
             st.error(text, icon=":material/error:")
         elif d.severity == "warning":

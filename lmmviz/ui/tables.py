@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..charts import MODEL_LABELS, signed
-from ..report import plain_number, stop_reason
+from ..report import diagnostic_parts, plain_number, stop_reason
 from ..results import Diagnostic, same_basin, same_optimum
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'^%@])")
@@ -237,6 +237,19 @@ def local_optimum(ft, reference) -> Diagnostic | None:
     )
 
 
+def diagnostic_markdown(d, models: str = "") -> str:
+    """A diagnostic as Markdown: the title in bold (with the models it concerns), what
+    happened, then *Why it matters:* and *What to do:* on lines of their own."""
+    what, why, todo = diagnostic_parts(d)
+    head = f"**{md(d.title)}**" + (f" ({md(models)})" if models else "")
+    text = f"{head}. {md(what)}"
+    if why:
+        text += f"  \n*Why it matters:* {md(why)}"
+    if todo:
+        text += f"  \n*What to do:* {md(todo)}"
+    return text
+
+
 def merged_diagnostics(per_model: Mapping[str, list]) -> list[tuple[str, object]]:
     """(models text, Diagnostic) with identical findings of several models merged;
     problems first, then warnings, then information."""
@@ -258,6 +271,7 @@ def merged_diagnostics(per_model: Mapping[str, list]) -> list[tuple[str, object]
 
 __all__ = ["md", "paradox_line", "slope_table", "comparison_table", "lrt_models",
            "residual_quantiles", "varcorr_table", "fixef_table", "corr_fixef_table", "local_optimum",
+           "diagnostic_parts", "diagnostic_markdown",
            "merged_diagnostics", "within_summary", "crit_name"]
 
 
