@@ -132,7 +132,7 @@ def _settings(args):
 
 def cmd_fit(args) -> int:
     from .fitting import fit
-    from .report import summary_text
+    from .report import diagnostic_parts, summary_text
 
     data = _load(args)
     result = fit(data, args.model, reml=not args.ml, optimizer=args.optimizer, settings=_settings(args))
@@ -143,7 +143,12 @@ def cmd_fit(args) -> int:
         print(summary_text(result, data_name=name))
         for d in result.diagnostics:
             if d.severity != "info":
-                print(f"note: {d.title}: {d.message}")
+                what, why, todo = diagnostic_parts(d)
+                print(f"note: {d.title}: {what}")
+                if why:
+                    print(f"  why it matters: {why}")
+                if todo:
+                    print(f"  what to do: {todo}")
     return 0
 
 

@@ -677,11 +677,16 @@ class SimulationSettings:
                      "intercept", "baseline_sd"):
             v = getattr(self, name)
             if not np.isfinite(v) or abs(v) > 1e6:
-                raise DataError(f"{name} must be a finite number below 1e6 in size")
+                raise DataError(f"the {_SIM_WORDS[name]} ({name}) must be a finite number below 1e6 in size")
         if not 0 <= int(self.seed) < 2**63:
             raise DataError("the seed must be a whole number from 0 to 2**63 - 1")
         if self.slope_sd < 0 or self.sigma < 0 or self.baseline_sd < 0 or self.dose_range < 0:
             raise DataError("standard deviations and the dose range cannot be negative")
+
+
+_SIM_WORDS = {"dose_spacing": "spacing of subjects' doses", "dose_range": "dose range of each subject",
+              "confounding": "confounding", "slope": "within-subject slope", "slope_sd": "SD of slopes",
+              "sigma": "residual SD", "intercept": "baseline at dose 0", "baseline_sd": "SD of baselines"}
 
 
 PRESETS: dict[str, SimulationSettings] = {

@@ -144,75 +144,190 @@ def _stars(p: float) -> str:
 # --------------------------------------------------------------------------- diagnostics
 
 
+def plain_number(v: float, digits: int = 2, sign: bool = False) -> str:
+    """A number for a sentence: ``digits`` decimals (none from 1000 up), one or two more
+    when the value sits within 5% of a last digit from a rounding boundary (68.07492
+    reads 68.075, not 68.07 that one more rounding step would make 68.08); a real minus
+    sign, and a plus sign if ``sign``."""
+    if not math.isfinite(v):
+        return "n/a"
+    d = digits if abs(v) < 1000 else 0
+    top = d + 2
+    while d < top and abs((abs(v) * 10 ** d) % 1 - 0.5) < 0.05:
+        d += 1
+    s = f"{abs(v):,.{d}f}"
+    if float(s.replace(",", "")) == 0:
+        return s
+    return ("\u2212" if v < 0 else "+" if sign else "") + s
+
+
+def stop_reason(returnvalue: str) -> str:
+    """Why an optimizer stopped, in words: its budget, its clock, or its own message."""
+    low = (returnvalue or "").lower()
+    if "maxeval" in low or "evaluations" in low or "maxfev" in low or "maxfun" in low:
+        return "it used up its maximum number of evaluations"
+    if "time" in low:
+        return "it ran out of time"
+    return f"its message: {returnvalue}" if returnvalue else "it gave no reason"
+
+
 def _num(v: float) -> str:
-    return f"{v:.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return plain_number(v)
+
+
+def _runs(n: int) -> str:
+    return f"{n} run{'s' if n != 1 else ''}"
+
+
+def _known_starts(runs) -> list[str]:
+    """The starting points among ``runs`` a reader may know by name (lme4's, statsmodels',
+    their own), in plain words; the robust default's other starts are not named."""
+    names = []
+    for r in runs:
+        label = r.start_label.lower()
+        name = ("your start" if "your start" in label else "statsmodels' start" if "statsmodels" in label
+                else "lme4's own start" if "lme4" in label else None)
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def _stopped_higher(v: float, best: float, runs) -> str:
+    names = _known_starts(runs)
+    text = f"{len(runs)} stopped at {_num(v)}, {_num(v - best)} higher"
+    if names and len(runs) == 1:
+        text += f" (the run from {names[0]})"
+    elif names:
+        text += f" (among them the runs from {' and '.join(names)})"
+    return text
+
+
+def _signed(v: float) -> str:
+    return plain_number(v, sign=True)
+
+
+def _re_name(var: str | None, x: str) -> str:
+    return "random intercepts" if var in (None, "(Intercept)") else f"random slopes of {x}"
+
+
+def _boundary_parts(fit: Fit) -> list[str]:
+    """What sits on the boundary, in words: an SD estimated as 0, a correlation as ±1."""
+    parts = []
+    x = fit.names["x"]
+    sds = [r for r in fit.varcorr if r.var2 is None and r.grp != "Residual"]
+    for r in sds:
+        if not (r.sdcor > 1e-4 * fit.sigma):
+            parts.append(f"the SD of the {_re_name(r.var1, x)} is estimated as 0")
+    for r in fit.varcorr:
+        if r.var2 is not None and math.isfinite(r.sdcor) and abs(r.sdcor) > 0.99:
+            parts.append(f"the correlation of random intercepts and slopes is estimated as {_signed(r.sdcor)}")
+    return parts
+
+
+def diagnostic_parts(d: Diagnostic) -> tuple[str, str, str]:
+    """(what happened, why it matters, what to do) of a Diagnostic, for display on
+    separate lines; the message holds the first two, split at "Why it matters: "."""
+    what, _, why = d.message.partition(" Why it matters: ")
+    return what, why, d.advice
 
 
 def diagnose(fit: Fit) -> list[Diagnostic]:
-    """Plain-words findings about a fit, each with what to do about it."""
+    """Plain-words findings about a fit for a reader who knows regression but not
+    lme4's internals: each says what happened and why it matters (``message``), and
+    what to do (``advice``)."""
     out: list[Diagnostic] = []
     x, g = fit.names["x"], fit.names["group"]
     crit_name = fit.criterion_name
     optima = fit.distinct_optima()
     if len(optima) > 1:
-        best, worst = optima[0][0], optima[-1][0]
-        parts = "; ".join(
-            f"{_num(v)} ({len(rs)} run{'s' if len(rs) > 1 else ''}: {', '.join(r.start_label for r in rs)})"
-            for v, rs in optima
-        )
+        best, best_runs = optima[0]
+        worse = "; ".join(_stopped_higher(v, best, rs) for v, rs in optima[1:])
         out.append(Diagnostic(
-            "optima_disagree", "warning", "Runs stopped at different optima",
-            f"Optimizer runs from different starts stopped at {len(optima)} different points: {parts}. "
-            f"The best ({_num(best)}) is reported; a single run could have stopped at {_num(worst)}, "
-            f"{_num(worst - best)} worse, and reported success.",
-            "This is why lmmviz tries several starts. Compare optimizers to see who stops where.",
+            "optima_disagree", "warning", "More than one optimum: the lowest is reported",
+            "lmmviz's robust default runs the optimizer from several starting points. "
+            f"{len(best_runs)} of its runs reached the lowest {crit_name}, {_num(best)}: that fit is the one "
+            f"reported here. Others stopped higher: {worse}. "
+            + ("Each of those runs reported success: a single run, as in lme4, can stop at the worse point "
+               "(a local optimum) without any warning, and its estimates differ."
+               if all(r.converged for _, rs in optima[1:] for r in rs) else
+               "A single run, as in lme4, can stop at such a worse point (a local optimum), and its estimates "
+               "differ."),
+            "Nothing to fix here: the lowest optimum is reported. To see which optimizers stop where, "
+            "open the Compare optimizers tab (or run lmmviz compare); the Landscape tab shows the criterion's "
+            "separate valleys.",
         ))
     if fit.singular:
-        zero = [n for n, t, d in zip(fit.theta_names, fit.theta, range(len(fit.theta)))
-                if d in _diag_positions(fit) and t < 1e-4]
+        parts = _boundary_parts(fit) or ["a variance parameter sits on its limit"]
+        if fit.model in ("slope", "uncorrelated") and fit.optimizer == ROBUST:
+            advice = ("Fit the simpler random-intercept model and compare the two (the likelihood-ratio test). "
+                      "The robust default searched away from the boundary too and found nothing lower, so this "
+                      "is what the data say, not an optimizer's slip.")
+        elif fit.model in ("slope", "uncorrelated"):
+            advice = ("Fit the simpler random-intercept model and compare; and check that no other "
+                      "optimizer (Compare optimizers tab, or lmmviz compare) finds a lower criterion away "
+                      "from the boundary. If one does, report that fit instead.")
+        else:
+            advice = (f"Say so when you report the fit: the {g} groups differ no more than the residual noise "
+                      "would make them, and the fixed effects are those of an ordinary regression (OLS) on the "
+                      "same predictors.")
         out.append(Diagnostic(
-            "singular", "warning", "Singular fit",
-            "The fit sits on the boundary: some random-effect variance is estimated as zero, or a "
-            f"correlation as ±1 ({', '.join(zero)} ≈ 0). The data cannot tell these variance "
-            "components apart, which often happens with few groups or a too-rich model.",
-            "Simplify the random effects (for example use the random-intercept model), or check "
-            "whether another optimizer finds a better, non-singular optimum.",
+            "singular", "warning", "Singular fit: a variance at its limit",
+            f"In this fit {' and '.join(parts)}. An SD cannot go below 0 and a correlation not beyond ±1, so "
+            "the estimate sits on the edge of what is possible (lme4 calls this a singular fit). "
+            "Why it matters: the data do not support that part of the random effects; its estimate "
+            "and the tests built on it are unreliable"
+            + (", and an optimizer stopped at such an edge may have missed a better fit." if fit.optimizer != ROBUST
+               else "."),
+            advice,
         ))
     corr = fit.max_abs_corr
     if math.isfinite(corr) and corr > 0.99:
+        value = next((r.sdcor for r in fit.varcorr if r.var2 is not None), corr)
         out.append(Diagnostic(
             "corr_one", "warning", "Correlation of ±1",
-            f"The random intercepts and random slopes are perfectly correlated (|Corr| = {corr:.2f}): "
-            f"each {g}'s line is forced onto one straight trade-off between intercept and slope, so the "
-            "model really has one random effect, not two.",
-            "Treat the random-slope variance as not estimable from these data; report the simpler "
-            "model, or the better optimum if another optimizer finds one.",
+            f"The random intercepts and the random slopes of {x} are estimated as perfectly correlated "
+            f"(correlation {_signed(value)}): each {g}'s slope is then fixed by its intercept, so the model has "
+            "in effect one random effect, not two. Why it matters: a correlation of exactly ±1 is almost "
+            f"never real; it means that these data cannot estimate it (too few groups, or too little spread of {x} "
+            "within them)"
+            + (", or that the optimizer stopped at a local optimum." if fit.optimizer != ROBUST else "."),
+            "Do not report this correlation. "
+            + ("Check whether the robust default or another optimizer (Compare optimizers tab, or lmmviz "
+               "compare) finds a lower criterion; if not, fit " if fit.optimizer != ROBUST else "Fit ")
+            + "the uncorrelated or the random-intercept model and compare them with the likelihood-ratio test.",
         ))
     grad_msgs = [w for w in fit.warnings if "converge" in w or "gradient" in w]
     grad = np.abs(np.asarray(fit.gradient if fit.gradient is not None else [], float))
     if grad_msgs and grad.size and grad.max() < 1e-8 * abs(fit.criterion) and fit.n_obs > 10_000:
         # lme4's tolerance is absolute; on a criterion in the millions it flags rounding noise
         out.append(Diagnostic(
-            "gradient", "info", "Gradient check: negligible at this size",
-            f"lme4's check says: {'; '.join(grad_msgs)}. Its tolerance (0.002) is absolute, while with "
-            f"{fit.n_obs:,} rows the {crit_name} is {abs(fit.criterion):,.0f}: a gradient of "
-            f"{grad.max():.2g} is {grad.max() / abs(fit.criterion):.0e} of it, no sign of a missed minimum.",
+            "gradient", "info", "Convergence check: a false alarm at this size",
+            f"lme4's convergence check complains ({'; '.join(grad_msgs)}), but its tolerance (0.002) is "
+            f"a fixed number, while with {fit.n_obs:,} rows the {crit_name} is {abs(fit.criterion):,.0f}: "
+            f"the remaining slope of the criterion, {grad.max():.2g}, is {grad.max() / abs(fit.criterion):.0e} "
+            "of it, rounding noise rather than a sign of a missed minimum.",
             "Nothing to do; to be sure, compare optimizers and check that they agree.",
         ))
     elif grad_msgs:
         out.append(Diagnostic(
             "gradient", "warning", "Convergence check failed",
-            "At the reported point the criterion is not flat, as it should be at a minimum: "
-            + "; ".join(grad_msgs) + ".",
-            "Try another optimizer or a tighter tolerance, and compare the criteria.",
+            "Where the optimizer stopped, the criterion still slopes; at a minimum it would be flat "
+            f"(lme4's check: {'; '.join(grad_msgs)}). Why it matters: the optimizer may have stopped before "
+            "the minimum, and the estimates may still change.",
+            "Refit with the robust default or another optimizer (Compare optimizers tab, or lmmviz compare): "
+            "if they reach the same criterion and slope, the warning was harmless; if one finds a lower "
+            "criterion, report that.",
         ))
     ident = [w for w in fit.warnings if "unidentifiable" in w or "singular:" in w]
     if ident:
         out.append(Diagnostic(
-            "hessian", "warning", "Hessian check failed",
-            "The curvature of the criterion at the optimum is degenerate: " + "; ".join(
-                w.replace("\n", "") for w in ident) + ".",
-            "Rescale x or y (for example to other units), or simplify the model.",
+            "hessian", "warning", "The criterion is flat in some direction",
+            "At the optimum the criterion hardly curves in some direction, so the data cannot pin down "
+            "some combination of the variance parameters (lme4's check: " + "; ".join(
+                w.replace("\n", "") for w in ident) + "). Why it matters: those estimates, and the standard "
+            "errors that depend on them, are unreliable.",
+            f"Rescale {x} or {fit.names['y']} (for example to other units, or centre {x}), or simplify the "
+            "random effects to the random-intercept model.",
         ))
     cut = fit.timed_out_runs
     if cut:
@@ -232,21 +347,25 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
     elif fit.optsum is not None and not fit.optsum.converged and fit.optimizer != "none":
         out.append(Diagnostic(
             "not_converged", "problem", "Optimizer did not finish",
-            f"The optimizer stopped without claiming convergence: {fit.optsum.returnvalue}.",
-            "Raise the maximum number of evaluations, or try another optimizer.",
+            f"The optimizer stopped before it settled on a minimum ({stop_reason(fit.optsum.returnvalue)}). "
+            "Why it matters: "
+            "the estimates shown are wherever it happened to stop, not a fit of the model.",
+            "Raise the maximum number of evaluations (sidebar: Optimizer settings, “Maximum evaluations "
+            "per run”; command line: --maxeval), or use the robust default.",
         ))
     if fit.n_groups < FEW_GROUPS_WORDS:
         out.append(Diagnostic(
             "few_groups", "warning", f"Only {fit.n_groups} groups",
-            f"Random-effect variances are estimated from {fit.n_groups} {g} values only. With so few "
-            "groups a variance, and even more a correlation, is barely estimable: the criterion is "
-            "flat or has several minima.",
-            _few_groups_advice(fit.model, g),
+            f"The data hold only {fit.n_groups} groups (values of {g}). Why it matters: each variance of a "
+            f"random effect is estimated from the {fit.n_groups} groups, like an SD from {fit.n_groups} "
+            "numbers, so it is very uncertain, and a correlation even more; the criterion can be flat or "
+            "have several minima, where optimizers stop in different places.",
+            _few_groups_advice(fit.model, g, fit.n_groups, x),
         ))
     out.append(Diagnostic(
         "evaluations", "info", "Work done",
-        f"{fit.evaluations} evaluations of the {crit_name} in {fit.seconds:.3f} s"
-        + (f" over {len(fit.runs)} optimizer runs" if len(fit.runs) > 1 else "")
+        f"The {crit_name} was computed {fit.evaluations} times in {fit.seconds:.3f} s"
+        + (f", over {len(fit.runs)} optimizer runs from different starting points" if len(fit.runs) > 1 else "")
         + ("" if fit.optimizer != ROBUST else " (robust default)") + ".",
     ))
     return out
@@ -255,19 +374,15 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
 FEW_GROUPS_WORDS = 5
 
 
-def _few_groups_advice(model: str, g: str) -> str:
+def _few_groups_advice(model: str, g: str, n: int, x: str) -> str:
     """What to do with few groups depends on the model: a richer one has more to lose."""
+    fixed = f"or treat the {g} values as fixed effects (a categorical predictor in an ordinary regression)"
     if model in ("slope", "uncorrelated"):
-        return ("Prefer a model with one variance, the random-intercept or within-between model, "
-                f"or treat the {g} values as fixed effects.")
+        return f"Prefer a model with one variance, the random-intercept or within-between model, {fixed}."
     if model == "within_between":
-        return (f"This model already has a single variance. Read the between-{g} slope with care: it rests "
-                f"on {g} averages only.")
-    return (f"The slope comes mostly from the changes within each {g}; the variance between {g} values is "
-            "rough. Report it as such, or treat the groups as fixed effects.")
+        return (f"This model already has a single variance. Read the between-group slope (of the averages of {x} "
+                f"per {g} value) with care: it rests on {n} averages only.")
+    return (f"Trust the slope of {x} more than the variance between groups: the slope comes mostly from "
+            f"the changes within each group, the variance from {n} group levels only. Report the variance as "
+            f"rough, {fixed}.")
 
-
-def _diag_positions(fit: Fit) -> set[int]:
-    from .models import get_model
-
-    return set(get_model(fit.model).diagonal())

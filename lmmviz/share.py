@@ -87,6 +87,13 @@ SIM_PARAMS: dict[str, tuple[str, type, float, float]] = {
     "seed": ("seed", int, 0, 2**31 - 1),
 }
 MAX_SIM_ROWS = 2_000_000
+# The simulator settings as the Data tab labels them (notices name a setting as the user sees it).
+SIM_LABELS = {
+    "n": "Subjects", "m": "Observations per subject", "sp": "Spacing of subjects' doses",
+    "rg": "Each subject's dose range", "cf": "Confounding", "sl": "Within-subject slope",
+    "ssd": "SD of slopes between subjects", "sig": "Residual SD", "b0": "Baseline pain at dose 0",
+    "bsd": "SD of baselines", "seed": "Random seed",
+}
 
 _OPTIMIZERS: tuple[str, ...] | None = None
 
@@ -186,6 +193,13 @@ def fits_in_link(csv_text: str | None) -> bool:
 
 
 # --------------------------------------------------------------------------- encode
+
+
+def _readable(v: float) -> str:
+    """A limit for a notice: 20,000 and −1,000,000 rather than 20000 and -1e+06."""
+    if float(v).is_integer():
+        return f"{int(v):,}".replace("-", "\u2212")
+    return _num(v)
 
 
 def _num(v: float) -> str:
@@ -352,10 +366,11 @@ def _decode(params: Mapping, notices: list[str]) -> State:
             continue
         v = _parse_int(text) if kind is int else _parse_float(text)
         default = getattr(DEFAULT.sim, name)
+        label = f"the simulator's “{SIM_LABELS[key]}”"
         if v is None:
-            bad(key, f"{name} must be a {'whole ' if kind is int else ''}number", default)
+            bad(key, f"{label} must be a {'whole ' if kind is int else ''}number", default)
         elif not lo <= v <= hi:
-            bad(key, f"{name} must be between {_num(lo)} and {_num(hi)}", default)
+            bad(key, f"{label} must be between {_readable(lo)} and {_readable(hi)}", default)
         else:
             sim_values[name] = kind(v)
     if sim_values:
@@ -409,7 +424,7 @@ def _decode(params: Mapping, notices: list[str]) -> State:
         elif ml.strip().lower() in ("0", "false", "no", "reml", ""):
             s["ml"] = False
         else:
-            bad("ml", "ml must be 1 (maximum likelihood) or 0 (REML)", "REML")
+            bad("ml", "the fitting method (“Fit by”) must be 1 (maximum likelihood) or 0 (REML)", "REML")
     choice("opt", optimizer_choices(), "no optimizer has that name", "the robust default")
     start = get["start"]
     if start is not None:

@@ -264,7 +264,7 @@ STEPS: tuple[Step, ...] = (
         "Now let every subject have its own slope as well. Fitted with Py-BOBYQA (the algorithm behind "
         "lme4's `bobyqa`) from lme4's start θ = (1, 0, 1), the fit stops at a REML criterion of "
         "**101.34** with a slope of **+7.20**: the wrong sign is back. The summary holds the clues: the "
-        "fit is *singular* (one entry of θ is 0), the correlation between intercepts and slopes is "
+        "fit is *singular* (a variance parameter, one entry of θ, sits at its limit 0), the correlation between intercepts and slopes is "
         "−1, and yet the optimizer reports success (\"rho has reached rhoend\"). A simple check proves "
         "it is not the best fit: the random-slope model contains the random-intercept model (set the "
         "slope SD to 0), which reached 77.41, so the random slope can always do at least that well. "

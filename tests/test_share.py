@@ -205,3 +205,32 @@ def test_decoded_sim_settings_make_the_same_data_as_the_cli():
     a = lmmviz.simulate(state.sim)
     b = lmmviz.simulate(SimulationSettings(n_subjects=4, n_obs=3, seed=5))
     assert a.equals(b) and len(a) == 12
+
+
+@pytest.mark.parametrize("key,text", [("n", "abc"), ("n", "1"), ("m", "2.5"), ("bsd", "-4"), ("seed", "-3")])
+def test_simulator_notices_name_the_setting_as_the_data_tab_labels_it(key, text):
+    """A bad simulator value in a link is named by its label on the Data tab
+    ("Subjects"), never by the internal field name (n_subjects)."""
+    from lmmviz.share import SIM_LABELS, SIM_PARAMS
+
+    _, notices = decode_state({"src": "sim", key: text})
+    (notice,) = notices
+    field = SIM_PARAMS[key][0]
+    assert f"“{SIM_LABELS[key]}”" in notice, notice
+    if field != key:  # "seed" is both the link's key and the field
+        assert field not in notice, notice
+    assert f"using {getattr(DEFAULT.sim, field)}" in notice
+
+
+def test_simulator_labels_in_notices_match_the_data_tab():
+    from lmmviz.share import SIM_LABELS
+    from lmmviz.ui.data_tab import SIM_WIDGETS
+
+    assert SIM_LABELS == {k: v[0] for k, v in SIM_WIDGETS.items()}
+
+
+def test_range_notice_gives_the_limits_in_plain_digits():
+    _, (notice,) = decode_state({"cf": "1e9"})
+    assert "between \u22121,000,000 and 1,000,000" in notice, notice
+    _, (notice,) = decode_state({"n": "99999"})
+    assert "between 2 and 20,000" in notice and "n_subjects" not in notice, notice

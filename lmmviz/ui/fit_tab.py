@@ -11,13 +11,13 @@ import streamlit as st
 from lmmviz import describe
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.optimizers import optimizer_label
-from lmmviz.report import anova_text, summary_text
+from lmmviz.report import FEW_GROUPS_WORDS, anova_text, summary_text
 
 from . import compute
 from .downloads import render_downloads
 from .tables import (
-    comparison_table, corr_fixef_table, crit_name, fixef_table, lme4_lines, local_optimum, lrt_models, md,
-    merged_diagnostics, paradox_line, residual_quantiles, slope_table, varcorr_table,
+    comparison_table, corr_fixef_table, crit_name, diagnostic_markdown, diagnostic_parts, fixef_table, lme4_lines,
+    local_optimum, lrt_models, md, merged_diagnostics, paradox_line, residual_quantiles, slope_table, varcorr_table,
 )
 
 SUMMARY_VIEWS = ("lme4 text", "Tables")
@@ -80,7 +80,12 @@ def _local_optimum_alert(page) -> None:
     found = [(m, d) for m, d in found if d is not None]
     if not found:
         return
-    lines = [f"**{MODEL_LABELS[m]}:** {md(d.message)}" for m, d in found]
+    lines = []
+    for m, d in found:
+        what, why, _ = diagnostic_parts(d)
+        lines.append(f"**{MODEL_LABELS[m]}:** {md(what)}" + (f" *Why it matters:* {md(why)}" if why else ""))
+    advice = list(dict.fromkeys(d.advice for _, d in found if d.advice))
+    lines += [f"*What to do:* {md(a)}" for a in advice]
     st.error("  \n".join(lines), icon=":material/report:")
     st.button("Refit with the robust default", key="use_robust", on_click=_use_robust, icon=":material/build:")
 
@@ -185,7 +190,7 @@ def _summaries(page) -> None:
             ref = page.references.get(model)
             found = local_optimum(ft, ref)
             if found is not None:
-                flags.append(f":red[{found.title.lower()}]" if found.code == "local_optimum"
+                flags.append(f":red[{found.title.lower()}]" if found.severity == "problem"
                              else f":orange[{found.title.lower()}]")
             if ft.singular:
                 flags.append(":orange[singular]")
@@ -253,9 +258,12 @@ def _comparison(page) -> None:
         last = result.rows[-1]
         if math.isfinite(last.p):
             verdict = "prefers" if last.p < 0.05 else "does not clearly prefer"
+            n_groups = next(iter(page.fits.values())).n_groups
+            few = (f" With only {n_groups} {page.unit}s, read it as a rough guide." if n_groups < FEW_GROUPS_WORDS
+                   else "")
             st.caption(md(f"χ² = {last.chisq:.2f} on {last.df} df, p = {last.p:.3g}: the test {verdict} the "
-                          f"richer model ({MODEL_LABELS[last.model].lower()}). With few {page.unit}s, treat "
-                          "the p-value with caution (variances sit near the boundary)."))
+                          f"richer model ({MODEL_LABELS[last.model].lower()}). A variance cannot go below 0, so "
+                          "this p-value, like lme4's, is conservative (if anything too large)." + few))
     else:
         st.caption("Tick two of random intercept, uncorrelated and random slope for a likelihood-ratio test.")
 
@@ -273,9 +281,7 @@ def _diagnostics(page) -> None:
     st.markdown("## Diagnostics")
     infos = []
     for models, d in merged_diagnostics(per_model):
-        text = f"**{md(d.title)}** ({md(models)}). {md(d.message)}"
-        if d.advice:
-            text += f"  \n*What to do:* {md(d.advice)}"
+        text = diagnostic_markdown(d, models)
         if d.severity == "problem":
             st.error(text, icon=":material/error:")
         elif d.severity == "warning":
@@ -285,6 +291,7 @@ def _diagnostics(page) -> None:
     for model, msg in page.errors.items():
         st.warning(f"**{md(MODEL_LABELS[model])} not fitted.** {md(msg)}", icon=":material/block:")
     if not any(d.severity in ("problem", "warning") for ds in per_model.values() for d in ds) and per_model:
-        st.success("No warnings: each fit is a proper, non-singular optimum.", icon=":material/check_circle:")
+        st.success("No warnings: every fit reached a clear minimum of its criterion, with no variance at 0 and no "
+                   "correlation at ±1.", icon=":material/check_circle:")
     for line in infos:
         st.caption(line)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..charts import MODEL_LABELS, signed
+from ..report import diagnostic_parts, plain_number, stop_reason
 from ..results import Diagnostic, same_basin, same_optimum
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'^%@])")
@@ -168,33 +169,85 @@ def corr_fixef_table(ft) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- diagnostics
 
+def _optimizer_words(name: str) -> str:
+    from ..optimizers import ROBUST, optimizer_label
+
+    if name == ROBUST:
+        return "the robust default"
+    try:
+        return optimizer_label(name)
+    except ValueError:
+        return name
+
+
 def local_optimum(ft, reference) -> Diagnostic | None:
     """A diagnostic when a better optimum than ``ft``'s is known (from ``reference``,
     a fit of the same model and data by another optimizer): a local optimum, or (when
-    the two are close, :func:`lmmviz.results.same_basin`) a run that stopped short."""
+    the two are close, :func:`lmmviz.results.same_basin`) a run that stopped short.
+    The message says what happened and why it matters, the advice what to do."""
     if reference is None or ft is None:
         return None
     gap = ft.criterion - reference.criterion
     if gap <= 0 or same_optimum(ft.criterion, reference.criterion):
         return None
-    name = "REML criterion" if ft.reml else "−2 log-likelihood"
-    other = "lmmviz's robust default" if reference.optimizer == "robust" else reference.optimizer
+    crit = "REML" if ft.reml else "−2 log-likelihood"
+    this, other = _optimizer_words(ft.optimizer), _optimizer_words(reference.optimizer)
     if same_basin(ft.criterion, reference.criterion):
+        here, there = plain_number(ft.criterion, 4), plain_number(reference.criterion, 4)
         return Diagnostic(
             "stopped_short", "warning", "Stopped short of the optimum",
-            f"Another optimizer ({other}) went on to a {name} {gap:.3f} lower ({reference.criterion:.3f} "
-            f"against {ft.criterion:.3f}) near the same point: this run stopped before it reached the "
-            "optimum, where the criterion is nearly flat.",
-            "Tighten the tolerances or raise the maximum evaluations, or use the robust default.",
+            f"This optimizer ({this}) stopped at {crit} {here}, but {other} went on to {there}, "
+            f"{plain_number(gap, 4)} lower, near the same point: the criterion is nearly flat there and the "
+            "run stopped before it reached the minimum. Why it matters: usually little, but check the "
+            f"estimates: the slope is {plain_number(ft.slope, 4, sign=True)} here, "
+            f"{plain_number(reference.slope, 4, sign=True)} there.",
+            "Tighten the tolerances or raise the maximum evaluations (sidebar: Optimizer settings), or use "
+            "the robust default.",
+        )
+    mine, theirs = plain_number(ft.slope, sign=True), plain_number(reference.slope, sign=True)
+    if ft.model == "within_between":
+        change = ""
+    elif np.sign(ft.slope) != np.sign(reference.slope):
+        change = f", with the opposite slope of {ft.names['x']} ({theirs} instead of {mine})"
+    else:
+        change = f", with a slope of {ft.names['x']} of {theirs} instead of {mine}"
+    unfinished = (ft.optsum is not None and not ft.optsum.converged) or any(
+        "failed to converge" in w for w in ft.warnings)
+    if unfinished:
+        why = stop_reason(ft.optsum.returnvalue) if ft.optsum is not None and not ft.optsum.converged else \
+            "lme4's convergence check failed"
+        return Diagnostic(
+            "stopped_early", "problem", "Stopped early",
+            f"This optimizer ({this}) stopped at {crit} {plain_number(ft.criterion)} before it reached a "
+            f"minimum ({why}), and {other} found a lower criterion, {plain_number(reference.criterion)}"
+            f"{change}. Why it matters: the estimates shown for this fit are wherever the optimizer stopped, "
+            f"{plain_number(gap)} worse than the best fit of the same model, not the model's estimates.",
+            "Report the lower one: refit with the robust default, or raise the maximum evaluations "
+            "(sidebar: Optimizer settings) and refit with this optimizer.",
         )
     return Diagnostic(
         "local_optimum", "problem", "Local optimum",
-        f"Another optimizer ({other}) found a {name} {gap:.2f} lower ({reference.criterion:.2f} against "
-        f"{ft.criterion:.2f}): this fit is a local optimum. There the slope is {signed(reference.slope)}, "
-        f"here {signed(ft.slope)}.",
-        "Report the lower criterion: use the robust default, or compare optimizers (tab “Compare "
-        "optimizers”) to see which ones stop here.",
+        f"This optimizer ({this}) stopped at {crit} {plain_number(ft.criterion)}, but {other} found a lower "
+        f"criterion, {plain_number(reference.criterion)}{change}: the optimizer got stuck in a local optimum. "
+        f"Why it matters: a lower criterion is a better fit of the same model to the same data, "
+        f"{plain_number(gap)} better here, so the estimates shown for this fit are not the model's "
+        "estimates, even though the optimizer reported success.",
+        "Report the lower one: refit with the robust default. The Landscape tab shows why an optimizer can "
+        "stop here; the Compare optimizers tab shows which ones do.",
     )
+
+
+def diagnostic_markdown(d, models: str = "") -> str:
+    """A diagnostic as Markdown: the title in bold (with the models it concerns), what
+    happened, then *Why it matters:* and *What to do:* on lines of their own."""
+    what, why, todo = diagnostic_parts(d)
+    head = f"**{md(d.title)}**" + (f" ({md(models)})" if models else "")
+    text = f"{head}. {md(what)}"
+    if why:
+        text += f"  \n*Why it matters:* {md(why)}"
+    if todo:
+        text += f"  \n*What to do:* {md(todo)}"
+    return text
 
 
 def merged_diagnostics(per_model: Mapping[str, list]) -> list[tuple[str, object]]:
@@ -218,6 +271,7 @@ def merged_diagnostics(per_model: Mapping[str, list]) -> list[tuple[str, object]
 
 __all__ = ["md", "paradox_line", "slope_table", "comparison_table", "lrt_models",
            "residual_quantiles", "varcorr_table", "fixef_table", "corr_fixef_table", "local_optimum",
+           "diagnostic_parts", "diagnostic_markdown",
            "merged_diagnostics", "within_summary", "crit_name"]
 
 
