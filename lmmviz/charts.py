@@ -81,18 +81,13 @@ def population_label(model: str, unit: str = "subject") -> str:
 
 
 def signed(v: float, digits: int = 2) -> str:
-    """+7.86 / −8.16 (a real minus sign), or "n/a". A value within 1% of a last-digit step of a
-    rounding boundary gets one digit more (−8.21498 shows as −8.215, not −8.21): an optimizer's
-    last bits, which differ between machines, must not decide which digit a student sees."""
-    if v is None or not math.isfinite(v):
+    """+7.86 / −8.16 (a real minus sign), or "n/a"; one digit more on a rounding boundary
+    (see :func:`lmmviz.report.plain_number`)."""
+    from .report import plain_number
+
+    if v is None:
         return "n/a"
-    scaled = abs(v) * 10.0 ** digits
-    if abs(scaled - math.floor(scaled) - 0.5) < 0.01 and digits < 8:
-        digits += 1
-    s = f"{abs(v):,.{digits}f}"
-    if float(s.replace(",", "")) == 0:
-        return s
-    return ("+" if v > 0 else "\u2212") + s
+    return plain_number(v, digits, sign=True)
 
 
 @dataclass(frozen=True)

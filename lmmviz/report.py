@@ -145,15 +145,16 @@ def _stars(p: float) -> str:
 
 
 def plain_number(v: float, digits: int = 2, sign: bool = False) -> str:
-    """A number for a sentence: ``digits`` decimals (none from 1000 up), one or two more
-    when the value sits within 5% of a last digit from a rounding boundary (68.07492
-    reads 68.075, not 68.07 that one more rounding step would make 68.08); a real minus
-    sign, and a plus sign if ``sign``."""
+    """A number for a sentence or a chart: ``digits`` decimals (none from 1000 up), one or two
+    more when the value sits within 1% of a last digit from a rounding boundary: an optimizer's
+    last bits, which differ between machines, must not decide the digit a student sees (the
+    seed's random slope −8.21498 reads −8.215 everywhere, not −8.21 here and −8.22 there); a
+    real minus sign, and a plus sign if ``sign``."""
     if not math.isfinite(v):
         return "n/a"
     d = digits if abs(v) < 1000 else 0
     top = d + 2
-    while d < top and abs((abs(v) * 10 ** d) % 1 - 0.5) < 0.05:
+    while d < top and abs((abs(v) * 10 ** d) % 1 - 0.5) < 0.01:
         d += 1
     s = f"{abs(v):,.{d}f}"
     if float(s.replace(",", "")) == 0:
