@@ -119,3 +119,49 @@ def test_cli_sample_matches_what_the_cli_prints(command, expected):
         assert g[1] == pytest.approx(crit, abs=2e-4) and g[2] == pytest.approx(slope, abs=2e-4), (name, g)
         # evaluation counts follow the same bits: a few percent, not a different run
         assert g[3] == pytest.approx(evals, rel=0.05), (name, g)
+
+
+# The README's Python examples: each section's blocks run in order in one namespace (from the
+# repository root, where their relative paths point), and the numbers their comments claim are
+# recomputed. The numbers are read from the README, so editing either side is caught.
+def _python_blocks(heading: str) -> str:
+    start = README.index(f"\n{heading}\n")
+    end = README.find("\n#", start + len(heading) + 2)
+    return "\n".join(re.findall(r"```python\n(.*?)```", README[start:end], flags=re.S))
+
+
+def _claimed(pattern: str, code: str) -> list[float]:
+    m = re.search(pattern, code)
+    assert m, f"README no longer has {pattern!r}"
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", m.group(1))]
+
+
+def _close(got: list[float], claimed_text: list[float], pattern: str, code: str):
+    """Each value equals the README's number to the digits printed there."""
+    texts = re.findall(r"-?\d+(?:\.\d+)?", re.search(pattern, code).group(1))
+    assert len(got) == len(texts), (got, texts)
+    for value, text in zip(got, texts):
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        assert abs(value - float(text)) <= 0.5 * 10.0 ** -decimals + 1e-12, (value, text)
+
+
+def test_python_api_example_runs_and_its_numbers_hold(monkeypatch):
+    code = _python_blocks("## Python API")
+    assert 'load("lmmviz/examples/seed.csv"' in code  # a file that exists, not a user's own
+    monkeypatch.chdir(ROOT)
+    ns: dict = {}
+    exec(compile(code, "README.md (Python API)", "exec"), ns)
+    assert ns["fit"].criterion == pytest.approx(68.0749, abs=1e-3)
+    pattern = r"f\(\[1, 0, 1\]\)\s+# ([\d.]+) on the seed"
+    _close([ns["f"]([1, 0, 1])], _claimed(pattern, code), pattern, code)
+
+
+def test_landscape_api_example_runs_and_its_numbers_hold():
+    code = _python_blocks("### Python API")
+    ns: dict = {}
+    exec(compile(code, "README.md (landscape API)", "exec"), ns)
+    pattern = r"# curve\.minima: ([\d.]+ and [\d.]+)"
+    minima = sorted(ns["curve"].minima["criterion"], reverse=True)
+    _close(minima, _claimed(pattern, code), pattern, code)
+    pattern = r"interval = L\.profile_interval\([^)]*\)\s+# (\([\d., ]+\))"
+    _close(list(ns["interval"]), _claimed(pattern, code), pattern, code)
