@@ -121,8 +121,8 @@ def test_landscape_map_held_and_big_grid(seed, paths, cmp_slope):
     assert len(_rows(spec, spec["layer"][0])) == 40_000
 
 
-def test_curve_chart(seed):
-    c = lmmviz.compare(seed, "intercept")
+def test_curve_chart(seed, cmp_intercept):
+    c = cmp_intercept
     p = L.optimizer_paths(c)
     curve = L.curve_1d(seed, "intercept", paths=p)
     spec = C.curve_chart(curve, p).to_dict()

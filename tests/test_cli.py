@@ -7,9 +7,9 @@ would, with a timeout: a hang is a failure. Bad-file handling is in test_bad_inp
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -200,7 +200,8 @@ def test_help_is_fast_and_clean():
 
 
 def test_installed_console_script():
-    exe = shutil.which("lmmviz")
-    assert exe, "the lmmviz console script is not installed (pip install -e .)"
+    # The script pip installed next to this interpreter (e.g. .venv/bin), not whatever PATH finds.
+    exe = Path(sysconfig.get_path("scripts")) / "lmmviz"
+    assert exe.is_file(), f"the lmmviz console script is not installed in {exe.parent} (pip install -e .)"
     p = subprocess.run([exe, "fit", str(SEED), *SEED_COLS, "--json"], capture_output=True, timeout=TIMEOUT)
     assert p.returncode == 0 and json.loads(p.stdout)["criterion"] == pytest.approx(77.4113, abs=1e-3)

@@ -92,8 +92,8 @@ def test_library_optimizers_land_where_lme4s_counterparts_land(ours, theirs, mod
     assert ft.singular == ref["singular"]
 
 
-def test_compare_reproduces_both_seed_optima():
-    cmp = lmmviz.compare(lmmviz.seed(), "slope", reml=True)
+def test_compare_reproduces_both_seed_optima(cmp_slope):
+    cmp = cmp_slope  # lmmviz.compare(seed, "slope"), REML, shared with the landscape tests
     assert cmp.start == (1.0, 0.0, 1.0)
     crit = {e.optimizer: e.fit.criterion for e in cmp.entries if e.fit}
     slopes = {e.optimizer: e.fit.fixef["dosage"] for e in cmp.entries if e.fit}

@@ -474,7 +474,8 @@ README_HEAD = """# Malformed-file corpus
 
 Small files that users really hand to a data tool, each with its expected outcome.
 `tests/test_bad_input.py` runs every one through the Python API (`lmmviz.load` +
-`lmmviz.fit`) and the CLI (`python -m lmmviz fit FILE ...`).
+`lmmviz.fit`) and the CLI's code (`lmmviz.cli.main`), and one file per distinct outcome
+through the command itself (`python -m lmmviz fit FILE ...`).
 
 * `manifest.json` is the machine-readable list: for each file, `what` it is and its
   `cases` (columns `y`, `x`, `group` — `null` means "let lmmviz guess" — the `model`,
