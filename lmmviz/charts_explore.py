@@ -22,10 +22,22 @@ import numpy as np
 import pandas as pd
 
 from .landscape import Curve, Map2D, Paths, Slice, axis_titles, thin_paths
+from .palette import subject_colors
 
 VERDICT_SHAPES = {"best": "circle", "local optimum": "triangle-up", "failed": "cross"}
-OPTIMUM_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
-MAX_GROUP_COLORS = 20
+# Okabe–Ito colours (colour-blind safe), best optimum first; shapes repeat the verdict.
+OPTIMUM_COLORS = ["#009E73", "#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+MAX_GROUP_COLORS = 20  # as the main chart's subject legend (charts.LEGEND_SUBJECTS)
+
+
+def subject_scale(subjects: Sequence[str]) -> alt.Scale:
+    """The subjects' colour scale, the same as the main chart's (lmmviz.palette)."""
+    subjects = [str(s) for s in subjects]
+    return alt.Scale(domain=subjects, range=subject_colors(subjects))
+
+
+# Legends under a chart are stacked one below the other (never pushed off a narrow screen).
+STACKED_LEGENDS = alt.ExprRef(expr="{bottom: {anchor: 'start', direction: 'vertical', margin: 6}}")
 
 
 def _natural(chart):
@@ -44,10 +56,13 @@ def _fmt(v: float, digits: int = 4) -> str:
 # --------------------------------------------------------------------------- compare
 
 
-def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 260) -> alt.HConcatChart:
+def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) -> alt.VConcatChart:
     """Criterion and x slope by optimizer, one row per optimizer, coloured by the
     optimum it reached (``landscape.comparison_frame`` output). Shapes mark the
-    verdict; clicking a legend entry highlights one optimum in both panels."""
+    verdict; clicking a legend entry highlights one optimum in both panels.
+
+    The two panels are stacked and the legends sit below them, so the chart is as
+    narrow as one panel and fits a phone's screen (390 px)."""
     fr = frame.copy()
     fr = fr[np.isfinite(fr["criterion"].astype(float))] if "criterion" in fr else fr.iloc[0:0]
     order = list(fr["optimizer"])
@@ -64,9 +79,10 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 260) ->
     height = max(120, 24 * len(order))
     base = alt.Chart(fr).encode(
         y=alt.Y("optimizer:N", sort=order, title=None),
-        color=alt.Color("optimum_label:N", scale=colors, title="optimum reached"),
+        color=alt.Color("optimum_label:N", scale=colors, title="optimum reached",
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=300, symbolLimit=0)),
         shape=alt.Shape("verdict:N", scale=alt.Scale(domain=list(VERDICT_SHAPES), range=list(VERDICT_SHAPES.values())),
-                        title="verdict"),
+                        title="verdict", legend=alt.Legend(orient="bottom", direction="vertical")),
         opacity=alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.2)),
         tooltip=tips,
     )
@@ -76,9 +92,10 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 260) ->
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#888", strokeDash=[4, 3]).encode(x="zero:Q")
     slope = base.mark_point(filled=True, size=110).encode(
         x=alt.X("slope:Q", scale=alt.Scale(zero=True, padding=12), title=f"fixed {x_name} slope"),
-        y=alt.Y("optimizer:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("optimizer:N", sort=order, title=None),
     ).properties(width=width, height=height, title=f"…and the {x_name} slope it reports")
-    return _natural(alt.hconcat(crit.add_params(pick), alt.layer(zero, slope)).resolve_scale(y="shared"))
+    return _natural(alt.vconcat(crit.add_params(pick), alt.layer(zero, slope)).resolve_scale(y="shared")
+                    .configure_legend(layout=STACKED_LEGENDS))
 
 
 # --------------------------------------------------------------------------- landscape
@@ -375,9 +392,15 @@ def caterpillar_chart(
     group: str = "subject",
     max_groups: int = 200,
     width: int = 260,
-) -> alt.HConcatChart:
+) -> alt.VConcatChart:
     """Each group's conditional mode (BLUP) with a ±1.96 conditional-SD interval,
-    one panel per random-effect term, groups sorted by the estimate."""
+    one panel per random-effect term (stacked, so that it fits a phone), groups sorted
+    by the estimate. Up to MAX_GROUP_COLORS groups, each point has its subject's colour
+    (the same as on the main chart)."""
+    groups = [str(g) for g in ranef["group"]]
+    colored = len(groups) <= MAX_GROUP_COLORS
+    point_color = (alt.Color("group:N", title=group, scale=subject_scale(groups), legend=None) if colored
+                   else alt.value("#1f3b63"))
     terms = list(terms) if terms is not None else [c[len("condsd_"):] for c in ranef.columns
                                                     if c.startswith("condsd_")]
     panels = []
@@ -402,12 +425,13 @@ def caterpillar_chart(
             alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q"),
             base.mark_rule(color="#4c78a8", strokeWidth=2 if n <= 40 else 1).encode(
                 x=alt.X("lo:Q", title=f"{term}: deviation from the population value"), x2="hi:Q"),
-            base.mark_point(filled=True, color="#1f3b63", size=size).encode(x="blup:Q"),
+            base.mark_point(filled=True, size=size, stroke="#1f3b63", strokeWidth=0.6).encode(
+                x="blup:Q", color=point_color),
         ).properties(width=width, height=height, title=alt.TitleParams(
             "Random intercepts" if term == "(Intercept)" else f"Random slopes of {term}",
             subtitle=[note] if note else ["BLUP ± 1.96 conditional SD"]))
         panels.append(panel)
-    return _natural(alt.hconcat(*panels))
+    return _natural(alt.vconcat(*panels))
 
 
 def shrinkage_frame(per_group: pd.DataFrame, ranef: pd.DataFrame) -> pd.DataFrame:
@@ -440,8 +464,8 @@ def shrinkage_chart(
     x_name: str = "x",
     group: str = "subject",
     max_groups: int = 300,
-    width: int = 480,
-    height: int = 400,
+    width: int = 320,
+    height: int = 320,
 ) -> alt.LayerChart:
     """Each group's own OLS (intercept, slope) — hollow circle — with an arrow to its
     line in the mixed model (filled arrowhead); the population (fixed-effects) line
@@ -451,6 +475,7 @@ def shrinkage_chart(
     random-slope fit with Corr −1 all arrowheads land on one straight line.
     """
     fr = frame.copy()
+    subjects = [str(g) for g in fr["group"]]  # the data's order: each subject keeps its colour
     fr, note = _subset(fr, "mixed_slope", max_groups)
     n = len(fr)
     xs_all = [fr["ols_intercept"], fr["mixed_intercept"]]
@@ -482,7 +507,9 @@ def shrinkage_chart(
     xs = alt.Scale(domain=xd, nice=False, zero=False)
     ys = alt.Scale(domain=yd, nice=False, zero=False)
     colored = n <= MAX_GROUP_COLORS
-    color = (alt.Color("group:N", title=group, scale=alt.Scale(scheme="tableau10" if n <= 10 else "tableau20"))
+    color = (alt.Color("group:N", title=group, scale=subject_scale(subjects),
+                       legend=alt.Legend(orient="bottom", direction="horizontal", symbolLimit=0, labelLimit=90,
+                                         columns=max(1, min(n, 6))))
              if colored else alt.value("#4c78a8"))
     tips = [alt.Tooltip("group:N", title=group), alt.Tooltip("n:Q", title="observations"),
             alt.Tooltip("ols_intercept:Q", title="own OLS intercept", format=".4g"),
@@ -512,7 +539,7 @@ def shrinkage_chart(
     layers = [groups]
     if len(extra):
         ref_scale = dict(domain=["population (fixed effects)", "pooled OLS (ignores groups)"])
-        legend = alt.Legend(labelLimit=260, symbolSize=160)
+        legend = alt.Legend(labelLimit=260, symbolSize=160, orient="bottom", direction="vertical")
         layers.append(alt.Chart(extra).mark_point(size=260, filled=True, opacity=0.95).encode(
             x=alt.X("intercept:Q", scale=xs), y=alt.Y("slope:Q", scale=ys),
             shape=alt.Shape("what:N", title="reference", legend=legend,
@@ -521,9 +548,9 @@ def shrinkage_chart(
                             scale=alt.Scale(**ref_scale, range=["black", "#d62728"])),
             tooltip=[alt.Tooltip("what:N"), alt.Tooltip("intercept:Q", format=".4g"),
                      alt.Tooltip("slope:Q", title=f"{x_name} slope", format=".4g")]))
-    sub = [f"hollow: each {group}'s own OLS line; arrowhead: its line in the mixed model"]
+    sub = [f"hollow: each {group}'s own OLS line;", "arrowhead: its line in the mixed model"]
     if note:
         sub.append(note)
     return _natural(alt.layer(*layers).resolve_scale(shape="independent", color="independent")).properties(
         width=width, height=height, title=alt.TitleParams("Shrinkage: partial pooling toward the population",
-                                                          subtitle=sub))
+                                                          subtitle=sub)).configure_legend(layout=STACKED_LEGENDS)
