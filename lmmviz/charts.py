@@ -333,7 +333,7 @@ def fit_chart(
     # Legends sit under the plot, stacked (see LEGEND_LAYOUT), each in as many columns as
     # fit a phone's width; every entry is listed (symbolLimit), none is cut.
     longest = max((len(s) for s in subjects), default=1)
-    columns = max(1, min(len(subjects), 8, 300 // (7 * min(longest, 12) + 26)))
+    columns = max(1, min(len(subjects), 8, 240 // (7 * min(longest, 12) + 38)))
     legend = None if many else alt.Legend(title=group_title, orient="bottom", direction="horizontal",
                                           columns=columns, symbolLimit=0, labelLimit=90,
                                           **({"symbolType": "circle"} if shapes is None else {}))

@@ -464,7 +464,7 @@ def shrinkage_chart(
     x_name: str = "x",
     group: str = "subject",
     max_groups: int = 300,
-    width: int = 320,
+    width: int = 290,
     height: int = 320,
 ) -> alt.LayerChart:
     """Each group's own OLS (intercept, slope) — hollow circle — with an arrow to its
@@ -509,7 +509,7 @@ def shrinkage_chart(
     colored = n <= MAX_GROUP_COLORS
     color = (alt.Color("group:N", title=group, scale=subject_scale(subjects),
                        legend=alt.Legend(orient="bottom", direction="horizontal", symbolLimit=0, labelLimit=90,
-                                         columns=max(1, min(n, 6))))
+                                         columns=max(1, min(n, 4))))
              if colored else alt.value("#4c78a8"))
     tips = [alt.Tooltip("group:N", title=group), alt.Tooltip("n:Q", title="observations"),
             alt.Tooltip("ols_intercept:Q", title="own OLS intercept", format=".4g"),
