@@ -40,6 +40,18 @@ def subject_scale(subjects: Sequence[str]) -> alt.Scale:
 STACKED_LEGENDS = alt.ExprRef(expr="{bottom: {anchor: 'start', direction: 'vertical', margin: 6}}")
 
 
+def _container(chart):
+    """As wide as the page (``width="container"``): the plot takes what the axes and
+    legends (all below it) leave, on a phone as on a desktop."""
+    return chart.properties(width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
+def _bottom_legend(**kw) -> alt.Legend:
+    """A legend under the plot, in as many columns as the plot's width holds."""
+    return alt.Legend(orient="bottom", direction="vertical", labelLimit=280, symbolLimit=0,
+                      columns=alt.ExprRef(expr="max(1, floor(width / 210))"), **kw)
+
+
 def _natural(chart):
     """Keep the plotting area at the size asked for, axes and legends around it.
 
@@ -122,7 +134,8 @@ def _path_frames(paths: Paths, xcol: str, ycol: str | None, xr, yr, max_points: 
 
 
 def _run_color(runs: Sequence[str]) -> alt.Scale:
-    return alt.Scale(domain=list(runs), scheme="tableau10" if len(runs) <= 10 else "tableau20")
+    """One colour per optimizer run, from the colour-blind-safe palettes of lmmviz.palette."""
+    return alt.Scale(domain=list(runs), range=subject_colors(runs))
 
 
 def landscape_map(
@@ -280,7 +293,7 @@ def curve_chart(
     return _natural(alt.vconcat(top, bottom).resolve_scale(x="shared"))
 
 
-def slice_chart(s: Slice, width: int = 520, height: int = 260) -> alt.LayerChart | alt.HConcatChart:
+def slice_chart(s: Slice, width: int = 290, height: int = 240) -> alt.LayerChart | alt.VConcatChart:
     """The criterion along the straight segment in θ between two optima, ends and
     the highest point between them (the ridge) marked; when the ridge sits close
     to one end, a second panel zooms in on it."""
@@ -294,7 +307,7 @@ def slice_chart(s: Slice, width: int = 520, height: int = 260) -> alt.LayerChart
         "text": [f"{s.label_a}: {fa:.2f}", f"{s.label_b}: {fb:.2f}", f"ridge: {s.ridge_criterion:.2f}"],
         "align": ["left", "right", "center"],
     })
-    xtitle = f"position on the straight line in θ from {s.label_a} (0) to {s.label_b} (1)"
+    xtitle = ["position on the straight line in θ", f"from {s.label_a} (0) to {s.label_b} (1)"]
 
     def panel(frame: pd.DataFrame, domain, title, points: pd.DataFrame):
         xs = alt.Scale(domain=list(domain), nice=False)
@@ -317,16 +330,16 @@ def slice_chart(s: Slice, width: int = 520, height: int = 260) -> alt.LayerChart
     else:
         pts_full = pts
     full = panel(s.frame, (0.0, 1.0), alt.TitleParams(
-        "The criterion on the straight path between the two optima",
-        subtitle=[f"it rises {s.barrier_a:.2f} above {s.label_a} and {s.barrier_b:.2f} above {s.label_b}: "
-                  "a local optimizer sitting at either end sees only uphill around it"]), pts_full)
+        ["The criterion on the straight path", "between the two optima"],
+        subtitle=[f"it rises {s.barrier_a:.2f} above {s.label_a} and {s.barrier_b:.2f} above {s.label_b}:",
+                  "a local optimizer sitting at either end", "sees only uphill around it"]), pts_full)
     if s.zoom is None:
         return _natural(full)
     z = s.zoom
     lo, hi = float(z["t"].min()), float(z["t"].max())
     zp = pts[(pts["t"] >= lo) & (pts["t"] <= hi)]
     zoom = panel(z, (lo, hi), alt.TitleParams("zoom on the ridge", subtitle=[f"t from {lo:.3g} to {hi:.3g}"]), zp)
-    return _natural(alt.hconcat(full, zoom.properties(width=int(width * 0.6))))
+    return _natural(alt.vconcat(full, zoom.properties(height=int(height * 0.7))))
 
 
 # --------------------------------------------------------------------------- traces
@@ -336,10 +349,10 @@ def trace_chart(
     paths: Paths,
     log: bool = False,
     best_so_far: bool = False,
-    width: int = 560,
+    width: int | str = "container",
     height: int = 300,
     max_points: int = 500,
-) -> alt.LayerChart:
+) -> alt.Chart:
     """The criterion against evaluation number for every optimizer run (fit logs).
 
     ``log=True`` plots how far each evaluation is above the best criterion any run
@@ -363,16 +376,18 @@ def trace_chart(
                   title="criterion" + (" (best so far)" if best_so_far else ""))
     fr = fr[np.isfinite(fr[ycol].astype(float))]
     line = alt.Chart(fr).mark_line(strokeWidth=1.5, clip=True, interpolate="step-after" if best_so_far else "linear")
-    return _natural(line.encode(
+    size = _container if width == "container" else _natural
+    return size(line.encode(
         x=alt.X("evaluation:Q", title="evaluation number"),
         y=y,
-        color=alt.Color("run:N", scale=_run_color(paths.runs), title="optimizer", legend=alt.Legend(labelLimit=280)),
+        color=alt.Color("run:N", scale=_run_color(paths.runs), title="optimizer", legend=_bottom_legend()),
         opacity=op,
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("verdict:N"), alt.Tooltip("evaluation:Q"),
                  alt.Tooltip("criterion:Q", format=".6f"), alt.Tooltip("best_so_far:Q", format=".6f")],
-    ).add_params(run_pick).properties(width=width, height=height, title=alt.TitleParams(
-        "Optimizer traces", subtitle=["every evaluation of the criterion, in order (values far above the start "
-                                      "are clipped)" if not log else "distance above the best value found"])))
+    ).add_params(run_pick).properties(height=height, title=alt.TitleParams(
+        "Optimizer traces", subtitle=["every evaluation of the criterion, in order", "(values far above the start "
+                                      "are clipped)"] if not log else ["distance above the best value found"],
+        anchor="start")).properties(**({} if width == "container" else {"width": width})))
 
 
 # --------------------------------------------------------------------------- random effects

@@ -144,7 +144,8 @@ def test_slice_chart(seed, cmp_slope):
     s = L.slice_between(seed, tuple(opt.iloc[1][cols]), tuple(opt.iloc[0][cols]), model="slope",
                         label_a="101.34", label_b="68.07")
     spec = C.slice_chart(s).to_dict()
-    full, zoom = spec["hconcat"]
+    full, zoom = spec["vconcat"]  # stacked: fits a phone
+    assert full["width"] <= 300
     assert _mark(full["layer"][0]) == "line" and full["layer"][0]["encoding"]["x"]["field"] == "t"
     texts = [r["text"] for u in _units(zoom) if _mark(u) == "text" for r in _rows(spec, u)]
     assert any(t.startswith("ridge: 101.88") for t in texts)
@@ -160,6 +161,11 @@ def test_trace_chart(paths):
     best = C.trace_chart(paths, best_so_far=True).to_dict()
     assert best["encoding"]["y"]["field"] == "best_so_far" and best["mark"]["interpolate"] == "step-after"
     assert lin["encoding"]["color"]["field"] == "run" and lin["params"][0]["bind"] == "legend"
+    # as wide as the page, the legend below the plot in as many columns as fit
+    assert lin["width"] == "container" and lin["autosize"]["type"] == "fit-x"
+    legend = lin["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and "width" in legend["columns"]["expr"] and legend["symbolLimit"] == 0
+    assert set(lin["encoding"]["color"]["scale"]["range"]) <= TOL_21  # 10 runs: colour-blind-safe colours
     rows = _rows(lin, lin)
     assert {r["run"] for r in rows} == set(paths.runs)
     assert all(len([r for r in rows if r["run"] == run]) <= 501 for run in paths.runs)

@@ -253,7 +253,7 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
     if len(paths.frame):
         st.vega_lite_chart(spec=_spec(("trace", log, best_so_far) + key,
                                       lambda: charts.trace_chart(paths, log=log, best_so_far=best_so_far)),
-                           width="content")
+                           width="stretch")
         st.caption("Each line is one optimizer's fit log: its criterion at every evaluation, in order. Click a "
                    "legend entry to pick one out.")
 
