@@ -142,7 +142,7 @@ def landscape_map(
     m: Map2D,
     paths: Paths | None = None,
     group: str = "subject",
-    width: int = 520,
+    width: int | str = "container",
     height: int = 420,
     max_path_points: int = 300,
     show_contours: bool = True,
@@ -172,7 +172,8 @@ def landscape_map(
         x2="sd_int_hi:Q",
         y=alt.Y("sd_slope_lo:Q", scale=ys, title=titles["sd_slope"]),
         y2="sd_slope_hi:Q",
-        color=alt.Color("excess:Q", scale=heat_scale, title=["criterion above", "the lowest point"]),
+        color=alt.Color("excess:Q", scale=heat_scale, title=["criterion above", "the lowest point"],
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200)),
         stroke=alt.Stroke("excess:Q", scale=heat_scale, legend=None),  # no hairline gaps between cells
         tooltip=heat_tips,
     )
@@ -198,7 +199,7 @@ def landscape_map(
             path_tips.append(alt.Tooltip("corr:Q", title="correlation", format=".3f"))
         layers.append(alt.Chart(fr).mark_line(strokeWidth=1.6, clip=True).encode(
             x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys), order="evaluation:Q",
-            detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path", legend=alt.Legend(labelLimit=280)),
+            detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path", legend=_bottom_legend()),
             opacity=op, tooltip=path_tips,
         ))
         end_tips = [alt.Tooltip("run:N"), alt.Tooltip("point:N"), alt.Tooltip("verdict:N"),
@@ -208,7 +209,7 @@ def landscape_map(
         layers.append(alt.Chart(ends).mark_point(filled=True, stroke="black", strokeWidth=0.8, clip=True).encode(
             x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys),
             shape=alt.Shape("point:N", scale=alt.Scale(domain=["start", "end"], range=["square", "diamond"]),
-                            title="marker"),
+                            title="marker", legend=alt.Legend(orient="bottom", direction="horizontal")),
             size=alt.Size("point:N", scale=alt.Scale(domain=["start", "end"], range=[70, 150]), legend=None),
             color=alt.Color("run:N", scale=colors, legend=None), opacity=op, tooltip=end_tips,
         ))
@@ -228,16 +229,19 @@ def landscape_map(
     chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
     if params:
         chart = chart.add_params(*params)
-    return _natural(chart.properties(width=width, height=height, title=alt.TitleParams(
-        f"{m.criterion_name} over the two random-effect SDs", subtitle=[third])))
+    chart = chart.properties(height=height, title=alt.TitleParams(
+        f"{m.criterion_name} over the two random-effect SDs", subtitle=[third], anchor="start"))
+    if width == "container":  # as wide as the page, legends stacked below the map
+        return _container(chart).configure_legend(layout=STACKED_LEGENDS)
+    return _natural(chart.properties(width=width)).configure_legend(layout=STACKED_LEGENDS)
 
 
 def curve_chart(
     curve: Curve,
     paths: Paths | None = None,
     group: str = "subject",
-    width: int = 560,
-    height: int = 300,
+    width: int = 250,
+    height: int = 280,
     max_path_points: int = 300,
 ) -> alt.VConcatChart | alt.LayerChart:
     """The criterion against θ (log axis) with its minima labelled; below it, one
@@ -277,12 +281,12 @@ def curve_chart(
     ysort = alt.Y("run:N", sort=runs, title=None)
     strip = alt.Chart(fr).mark_line(point=alt.OverlayMarkDef(size=14), strokeWidth=1, clip=True).encode(
         x=alt.X("px:Q", scale=xs, title=title), y=ysort, order="evaluation:Q", detail="run:N",
-        color=alt.Color("run:N", scale=colors, title="optimizer", legend=alt.Legend(labelLimit=280)), opacity=op,
+        color=alt.Color("run:N", scale=colors, title="optimizer", legend=_bottom_legend()), opacity=op,
         tooltip=tips)
     marks = alt.Chart(ends).mark_point(filled=True, stroke="black", strokeWidth=0.8, clip=True).encode(
         x=alt.X("px:Q", scale=xs), y=ysort,
         shape=alt.Shape("point:N", scale=alt.Scale(domain=["start", "end"], range=["square", "diamond"]),
-                        title="marker"),
+                        title="marker", legend=alt.Legend(orient="bottom", direction="horizontal")),
         size=alt.Size("point:N", scale=alt.Scale(domain=["start", "end"], range=[60, 140]), legend=None),
         color=alt.Color("run:N", scale=colors, legend=None), opacity=op,
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("point:N"), alt.Tooltip("theta:Q", title="θ", format=".5g"),
@@ -290,7 +294,7 @@ def curve_chart(
     bottom = alt.layer(strip, marks).add_params(run_pick).properties(
         width=width, height=max(60, 22 * len(runs)),
         title=alt.TitleParams("where each optimizer evaluated θ, in order", fontSize=12))
-    return _natural(alt.vconcat(top, bottom).resolve_scale(x="shared"))
+    return _natural(alt.vconcat(top, bottom).resolve_scale(x="shared")).configure_legend(layout=STACKED_LEGENDS)
 
 
 def slice_chart(s: Slice, width: int = 290, height: int = 240) -> alt.LayerChart | alt.VConcatChart:

@@ -416,3 +416,19 @@ def test_explore_charts_fit_a_phone(cmp_slope, seed):
     assert "hconcat" not in cat and all(p["width"] <= 260 for p in cat["vconcat"])
     shrink = C.shrinkage_chart(C.shrinkage_frame(lmmviz.per_group_ols(seed), lmmviz.fit(seed, "slope").ranef))
     assert shrink.to_dict()["width"] <= 320
+
+
+def test_landscape_charts_fit_a_phone(seed, paths, cmp_intercept):
+    # the map takes the page's width, its legends stacked below it
+    spec = C.landscape_map(L.map_2d(seed, "slope", nx=20, ny=20, paths=paths), paths).to_dict()
+    assert spec["width"] == "container" and spec["autosize"]["type"] == "fit-x"
+    legends = [u["encoding"][ch]["legend"] for u in spec["layer"] for ch in ("color", "shape")
+               if u.get("encoding", {}).get(ch, {}).get("legend")]
+    assert len(legends) == 3 and all(leg["orient"] == "bottom" for leg in legends)
+    assert "direction: 'vertical'" in spec["config"]["legend"]["layout"]["expr"]
+    # the curve and its strip of optimizer runs: one narrow column, legends below
+    p1 = L.optimizer_paths(cmp_intercept)
+    curve = C.curve_chart(L.curve_1d(seed, "intercept", paths=p1), p1).to_dict()
+    assert all(p["width"] <= 260 for p in curve["vconcat"])
+    strip = curve["vconcat"][1]["layer"][0]["encoding"]
+    assert strip["color"]["legend"]["orient"] == "bottom"

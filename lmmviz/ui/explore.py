@@ -417,7 +417,7 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
                   "each optimizer started; diamonds: where it stopped; white crosses: the minima of the map, "
                   "polished by an optimizer. Click a legend entry to follow one path."))
     st.vega_lite_chart(spec=_spec(("map", n, x_range, y_range, third, held) + skey,
-                                  lambda: charts.landscape_map(m, paths, group=group)), width="content")
+                                  lambda: charts.landscape_map(m, paths, group=group)), width="stretch")
     for note in m.notes:
         st.caption(md(note))
     _slice_view(data, key, model, reml, m, optima, skey)
