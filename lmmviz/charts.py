@@ -286,6 +286,7 @@ def _domain(values: np.ndarray, pad: float = 0.06) -> list[float]:
 # Legends under the plot are stacked one below the other, left-aligned, so that none is
 # pushed past the right edge of a narrow screen.
 LEGEND_LAYOUT = {"expr": "{bottom: {anchor: 'start', direction: 'vertical', margin: 6}}"}
+WRAP_LABEL = "width < 420 && length(datum.label) > 30 ? split(datum.label, ': ') : datum.label"
 POPULATION_FIT = 0.5  # the y axis grows by at most this share of the data's span to show population lines
 
 
@@ -427,9 +428,10 @@ def fit_chart(
                 sub = part[part["model"].isin(models)]
                 if not len(sub):
                     continue
+                # On a narrow plot a long name breaks after its colon onto a second line.
                 pop_legend = alt.Legend(orient="bottom", direction="vertical", symbolType="stroke",
                                         symbolStrokeWidth=3, symbolSize=400, labelLimit=320,
-                                        titleLimit=320) if first else None
+                                        titleLimit=320, labelExpr=WRAP_LABEL) if first else None
                 first = False
                 charts.append(
                     alt.Chart(_inline(sub), name=name)

@@ -115,6 +115,9 @@ def test_pooled_and_population_lines_have_their_own_colours_and_legend(seed_spec
     assert pooled["encoding"]["color"]["title"] == "Pooled and population lines"
     assert pooled["encoding"]["color"]["legend"]["orient"] == "bottom"
     assert pop["encoding"]["color"]["legend"] is None
+    # on a phone the longest names ("Uncorrelated random slope: population line") wrap instead of being cut
+    expr = pooled["encoding"]["color"]["legend"]["labelExpr"]
+    assert "width <" in expr and "split(datum.label, ': ')" in expr
     assert pop["mark"]["strokeWidth"] > find_layer(seed_spec, "subject_lines")["mark"]["strokeWidth"]
     texts = [r["text"] for r in seed_spec["datasets"][find_layer(seed_spec, "labels")["data"]["name"]]]
     below = [r["text"] for r in seed_spec["datasets"][find_layer(seed_spec, "labels_below")["data"]["name"]]]
