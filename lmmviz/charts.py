@@ -333,8 +333,10 @@ def fit_chart(
     shapes = None if many else subject_shapes(subjects)
     # Legends sit under the plot, stacked (see LEGEND_LAYOUT), each in as many columns as
     # fit a phone's width; every entry is listed (symbolLimit), none is cut.
+    # A column is about 7 px a character of the longest name plus 42 px for the symbol and gaps;
+    # the legend starts under the plot's left edge, so the plot's width ("width") is what it has.
     longest = max((len(s) for s in subjects), default=1)
-    columns = max(1, min(len(subjects), 8, 240 // (7 * min(longest, 12) + 38)))
+    columns = alt.ExprRef(expr=f"max(1, min({max(len(subjects), 1)}, floor(width / {7 * min(longest, 12) + 42})))")
     legend = None if many else alt.Legend(title=group_title, orient="bottom", direction="horizontal",
                                           columns=columns, symbolLimit=0, labelLimit=90,
                                           **({"symbolType": "circle"} if shapes is None else {}))
@@ -470,6 +472,9 @@ def fit_chart(
         width="container",
         # Fit the width to the container; the height is the plot's, legends come on top of it.
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+        # Vega sizes the chart for one-line legend labels; the room below takes the second
+        # line of a wrapped one (WRAP_LABEL).
+        padding={"left": 5, "top": 5, "right": 5, "bottom": 24},
         config={
             "axis": {"labelFontSize": 12, "titleFontSize": 13, "gridColor": "#eef0f3"},
             "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "layout": LEGEND_LAYOUT},

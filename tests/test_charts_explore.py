@@ -3,6 +3,7 @@ explore views (lmmviz.ui.explore) rendered in Streamlit's AppTest."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import altair as alt
@@ -393,8 +394,13 @@ def test_legends_list_every_subject_below_the_plot_in_a_stack(sleep):
     spec = _fit_spec(*sleep)
     legend = find_layer(spec, "points")["encoding"]["color"]["legend"]
     assert legend["orient"] == "bottom" and legend["symbolLimit"] == 0  # no entry dropped
-    # columns narrow enough for a phone (3-character labels: about 50 px a column)
-    assert 2 <= legend["columns"] <= 4  # 4 columns of 3-character labels: about 240 px
+    # as many columns as the plot's width holds: 4 on a phone (a 295 px plot), all 18 in 2 rows on a desktop
+    columns = legend["columns"]["expr"]
+
+    def at(width):
+        return eval(columns.replace("floor", "math.floor"), {"math": math, "width": width})
+
+    assert at(295) == 4 and at(700) == 11 and at(2000) == 18
     layout = spec["config"]["legend"]["layout"]["expr"]
     assert "bottom" in layout and "direction: 'vertical'" in layout  # legends stacked, not side by side
     shrink = C.shrinkage_chart(C.shrinkage_frame(sleep[3], sleep[1].ranef)).to_dict()
