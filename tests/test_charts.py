@@ -267,3 +267,17 @@ def test_small_helpers():
     assert unit_word("subject_id") == "subject" and unit_word("Subject") == "subject"
     assert unit_word("school") == "school" and unit_word("Chick") == "chick" and unit_word("batch") == "group"
     assert set(LAYERS) == {"points", "subject_lines", "population", "pooled", "per_group"}
+
+
+def test_palette_dark_shades_first_and_a_shape_per_shade():
+    from lmmviz.palette import subject_colors, subject_shapes
+
+    light = {"#CC99BB", "#77AADD", "#77CCCC", "#88CCAA", "#DDDD77", "#DDAA77", "#DD7788"}
+    six = subject_colors([str(i) for i in range(6)])
+    assert len(set(six)) == 6 and not {"#F0E442", "#000000"} & set(six)  # faint yellow and black come last
+    fourteen = subject_colors([str(i) for i in range(14)])
+    assert len(set(fourteen)) == 14 and not light & set(fourteen)  # 14 subjects need no light shade
+    many = subject_colors([str(i) for i in range(22)])
+    assert len(set(many[:21])) == 21 and many[21] == many[0]  # then the 21 colours repeat
+    assert subject_shapes(["a", "b", "c"]) is None
+    assert subject_shapes([str(i) for i in range(14)]) == ["circle"] * 7 + ["square"] * 7
