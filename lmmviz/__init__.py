@@ -29,6 +29,7 @@ __version__ = "0.1.0"
 _SUBMODULES = frozenset({
     "cli", "data", "design", "deviance", "fitting", "models", "optimizers", "reference", "report",
     "results", "rformat", "theta", "landscape", "tour", "charts", "charts_explore", "share", "codegen",
+    "palette",
 })
 
 

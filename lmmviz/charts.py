@@ -26,6 +26,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .palette import subject_colors, subject_shapes
+
 LAYERS = ("points", "subject_lines", "population", "pooled", "per_group")
 LAYER_LABELS = {
     "points": "Points",
@@ -63,9 +65,7 @@ SUBJECT_LINE_LABELS = {
     "uncorrelated": "Uncorrelated random slope",
     "within_between": "Within-between",
 }
-# Colour-blind-friendly subject palette that avoids the population lines' colours.
-SUBJECT_PALETTE = ["#0f9d8a", "#e69f00", "#cc79a7", "#56b4e9", "#8c6d31", "#9aa80f", "#d55e00",
-                   "#6a5acd", "#2f9e44", "#b5446e", "#3b8bc2", "#a0522d"]
+# Subject colours come from lmmviz.palette (the same on every chart).
 MAX_POINTS = 5000
 MAX_SUBJECTS = 300
 LEGEND_SUBJECTS = 20
@@ -217,41 +217,52 @@ def chart_frames(
     return ChartFrames(points, subject_lines, population, tuple(shown.tolist()), n_subjects, len(fr), unit)
 
 
-def _label_points(lines: pd.DataFrame, x_domain, y_domain) -> pd.DataFrame:
+LABEL_DY = 13  # px between a line's end and its label's centre
+LABEL_GAP = 17  # px between the centres of two labels that share x
+LABEL_MARGIN = 10  # px between a label's centre and the plot's top or bottom edge
+
+
+def _label_points(lines: pd.DataFrame, x_domain, y_domain, height: int = 400) -> pd.DataFrame:
     """Where to write each line's name and slope: at the right end of its visible part,
-    on the side away from the line (below a falling line, above a rising one)."""
+    LABEL_DY px to the side away from the line (below a falling line, above a rising one).
+
+    ``y`` is the line's point the label hangs from; the label's centre is drawn LABEL_DY
+    px above or below it. Both stay inside the plot (never over the axis and its ticks),
+    and labels that would overprint each other are moved apart."""
     rows = []
     x0, x1 = x_domain
     y0, y1 = y_domain
+    px = ((y1 - y0) or 1.0) / max(height, 1)  # data units per pixel
+    span_x = (x1 - x0) or 1.0
     for (model, label), g in lines.groupby(["model", "label"], sort=False):
         a, b = float(g["intercept"].iloc[0]), float(g["slope"].iloc[0])
-        xr = float(g["x"].max())
+        xr = min(float(g["x"].max()), x1)
         y = a + b * xr
         if not y0 <= y <= y1 and b != 0:
             y = y1 if y > y1 else y0
             xr = (y - a) / b
         if not x0 <= xr <= x1:
             continue
-        rows.append({"model": model, "label": label, "x": xr, "y": y, "side": "below" if b < 0 else "above",
-                     "text": g["text"].iloc[0]})
-    # Labels that would overprint each other are moved apart (away from their line first),
-    # staying inside the plot.
-    span_y, span_x = (y1 - y0) or 1.0, (x1 - x0) or 1.0
-    gap = 0.055 * span_y
+        side = "below" if b < 0 else "above"
+        rows.append({"model": model, "label": label, "x": xr, "y": y, "side": side,
+                     "centre": y + (-LABEL_DY if side == "below" else LABEL_DY) * px, "text": g["text"].iloc[0]})
+    lo, hi = y0 + LABEL_MARGIN * px, y1 - LABEL_MARGIN * px
+    gap = LABEL_GAP * px
     placed: list[dict] = []
-    for r in sorted(rows, key=lambda r: r["y"], reverse=True):
-        away = -1.0 if r["side"] == "below" else 1.0
-        base = r["y"]
-        for k in range(2 * len(rows) + 1):
-            shift = (k + 1) // 2 * gap * (away if k % 2 else -away)
-            y = base + shift
-            inside = y0 + 0.02 * span_y <= y <= y1 - 0.02 * span_y or k == 0
-            free = all(abs(y - p["y"]) >= gap or abs(r["x"] - p["x"]) >= 0.3 * span_x for p in placed)
-            if inside and free:
-                r["y"] = y
-                break
+    for r in sorted(rows, key=lambda r: r["centre"], reverse=True):
+        want = min(max(r["centre"], lo), hi)
+        near = [p["centre"] for p in placed if abs(r["x"] - p["x"]) < 0.45 * span_x]
+        # the free spot closest to where the label wants to be, inside the plot
+        spots = [want] + [c + d for c in near for d in (gap, -gap)]
+        spots = [c for c in spots if lo <= c <= hi and all(abs(c - n) >= gap - 1e-9 for n in near)]
+        if spots:
+            r["centre"] = min(spots, key=lambda c: abs(c - want))
+        else:
+            r["centre"] = want
         placed.append(r)
-    return pd.DataFrame(rows, columns=["model", "label", "x", "y", "side", "text"])
+    for r in rows:  # the anchor the text layer draws from (it adds ±LABEL_DY px)
+        r["y"] = r["centre"] + (LABEL_DY if r["side"] == "below" else -LABEL_DY) * px
+    return pd.DataFrame(rows, columns=["model", "label", "x", "y", "side", "centre", "text"])
 
 
 def _inline(frame: pd.DataFrame):
@@ -270,6 +281,32 @@ def _domain(values: np.ndarray, pad: float = 0.06) -> list[float]:
     lo, hi = float(v.min()), float(v.max())
     span = hi - lo if hi > lo else max(abs(hi), 1.0)
     return [lo - pad * span, hi + pad * span]
+
+
+# Legends under the plot are stacked one below the other, left-aligned, so that none is
+# pushed past the right edge of a narrow screen.
+LEGEND_LAYOUT = {"expr": "{bottom: {anchor: 'start', direction: 'vertical', margin: 6}}"}
+WRAP_LABEL = "width < 420 && length(datum.label) > 30 ? split(datum.label, ': ') : datum.label"
+POPULATION_FIT = 0.5  # the y axis grows by at most this share of the data's span to show population lines
+
+
+def _y_domain(frames: ChartFrames, layers) -> list[float]:
+    """The data's y range, grown so that the pooled and population lines shown fit in
+    it too, unless one runs far away (then it is clipped at the plot's edge)."""
+    y = frames.points["y"].to_numpy(float)
+    lo, hi = _domain(y, 0.06)
+    pop = frames.population
+    if not len(pop):
+        return [lo, hi]
+    shown = [m for m in pop["model"].unique()
+             if (("pooled" in layers) if m == "pooled" else ("population" in layers))]
+    ly = pop.loc[pop["model"].isin(shown), "y"].to_numpy(float)
+    ly = ly[np.isfinite(ly)]
+    if not len(ly):
+        return [lo, hi]
+    reach = POPULATION_FIT * (hi - lo)
+    plo, phi = _domain(np.concatenate([y[np.isfinite(y)], ly]), 0.06)
+    return [max(min(lo, plo), lo - reach), min(max(hi, phi), hi + reach)]
 
 
 def fit_chart(
@@ -292,12 +329,17 @@ def fit_chart(
     layers = set(layers)
     many = len(frames.subjects) > LEGEND_SUBJECTS
     subjects = list(frames.subjects)
-    palette = (SUBJECT_PALETTE * (len(subjects) // len(SUBJECT_PALETTE) + 1))[: max(len(subjects), 1)]
-    subject_scale = alt.Scale(domain=subjects or [""], range=palette)
-    # Legends sit side by side under the plot, each a short column, so the plot keeps the width.
-    legend = None if many else alt.Legend(title=group_title, orient="bottom", direction="vertical",
-                                          symbolType="circle", columns=max(1, math.ceil(len(subjects) / 4)),
-                                          labelLimit=90)
+    subject_scale = alt.Scale(domain=subjects or [""], range=subject_colors(subjects) or ["#000000"])
+    shapes = None if many else subject_shapes(subjects)
+    # Legends sit under the plot, stacked (see LEGEND_LAYOUT), each in as many columns as
+    # fit a phone's width; every entry is listed (symbolLimit), none is cut.
+    # A column is about 7 px a character of the longest name plus 42 px for the symbol and gaps;
+    # the legend starts under the plot's left edge, so the plot's width ("width") is what it has.
+    longest = max((len(s) for s in subjects), default=1)
+    columns = alt.ExprRef(expr=f"max(1, min({max(len(subjects), 1)}, floor(width / {7 * min(longest, 12) + 42})))")
+    legend = None if many else alt.Legend(title=group_title, orient="bottom", direction="horizontal",
+                                          columns=columns, symbolLimit=0, labelLimit=90,
+                                          **({"symbolType": "circle"} if shapes is None else {}))
     pick_kwargs = {"fields": ["subject"], "on": "click", "clear": "dblclick", "name": SELECTION}
     if not many:
         pick_kwargs["bind"] = "legend"
@@ -306,19 +348,21 @@ def fit_chart(
     pick = alt.selection_point(**pick_kwargs)
     dim = 0.12 if not many else 0.06
     pts = frames.points
-    ys = [pts["y"].to_numpy(float)]
-    if "pooled" in layers and len(frames.population):
-        ys.append(frames.population.loc[frames.population["model"] == "pooled", "y"].to_numpy(float))
     x_scale = alt.Scale(domain=_domain(pts["x"].to_numpy(float), 0.03), zero=False, nice=False)
-    y_scale = alt.Scale(domain=_domain(np.concatenate(ys), 0.06), zero=False, nice=False)
+    y_scale = alt.Scale(domain=_y_domain(frames, layers), zero=False, nice=False)
     x_enc = alt.X("x:Q", title=x_title, scale=x_scale)
     y_enc = alt.Y("y:Q", title=y_title, scale=y_scale)
     subject_color = alt.Color("subject:N", title=group_title, scale=subject_scale, legend=legend)
+    point_enc = {}
+    if shapes is not None:  # one shape per shade of the palette, in the same legend as the colour
+        point_enc["shape"] = alt.Shape("subject:N", title=group_title, legend=legend,
+                                       scale=alt.Scale(domain=subjects, range=shapes))
     fit_cols = [c for c in pts.columns if c.startswith("fit_")]
 
     charts: list[alt.Chart] = []
     # The points carry the selection (and zoom) parameters, so they are always drawn,
-    # invisibly when the layer is off.
+    # invisibly when the layer is off. They come first, so every line is drawn over
+    # them: small and half filled, they leave a subject's own fitted lines visible.
     show_points = "points" in layers
     point_tips = [alt.Tooltip("subject:N", title=group_title), alt.Tooltip("x:Q", title=x_title, format=".5~g"),
                   alt.Tooltip("y:Q", title=y_title, format=".5~g")]
@@ -326,9 +370,10 @@ def fit_chart(
                    for c in fit_cols]
     points = (
         alt.Chart(_inline(pts), name="points")
-        .mark_circle(size=70 if not many else 28, stroke="white", strokeWidth=0.6 if not many else 0)
+        .mark_point(filled=True, size=48 if not many else 24, fillOpacity=0.45 if not many else 0.7,
+                    strokeWidth=1.3 if not many else 0)
         .encode(
-            x=x_enc, y=y_enc, color=subject_color,
+            x=x_enc, y=y_enc, color=subject_color, **point_enc,
             opacity=alt.condition(pick, alt.value(0.95 if show_points else 0.0),
                                   alt.value(dim if show_points else 0.0)),
             tooltip=point_tips,
@@ -360,7 +405,7 @@ def fit_chart(
         )
         charts.append(
             alt.Chart(_inline(part), name=layer)
-            .mark_line(strokeWidth=2.2 if not many else 1.2, clip=True)
+            .mark_line(strokeWidth=2.6 if not many else 1.2, clip=True)
             .encode(
                 x=x_enc, y=y_enc, color=line_color, strokeDash=dash,
                 detail="subject:N",
@@ -385,9 +430,10 @@ def fit_chart(
                 sub = part[part["model"].isin(models)]
                 if not len(sub):
                     continue
+                # On a narrow plot a long name breaks after its colon onto a second line.
                 pop_legend = alt.Legend(orient="bottom", direction="vertical", symbolType="stroke",
                                         symbolStrokeWidth=3, symbolSize=400, labelLimit=320,
-                                        titleLimit=320) if first else None
+                                        titleLimit=320, labelExpr=WRAP_LABEL) if first else None
                 first = False
                 charts.append(
                     alt.Chart(_inline(sub), name=name)
@@ -399,8 +445,8 @@ def fit_chart(
                                                       scale=pop_dash, legend=pop_legend),
                             tooltip=tips, detail="model:N")
                 )
-            labels = _label_points(part, x_scale.domain, y_scale.domain)
-            for name, side, dy in (("labels", "above", -13), ("labels_below", "below", 13)):
+            labels = _label_points(part, x_scale.domain, y_scale.domain, height)
+            for name, side, dy in (("labels", "above", -LABEL_DY), ("labels_below", "below", LABEL_DY)):
                 sub = labels[labels["side"] == side]
                 if len(sub):
                     text = dict(align="right", dx=-2, dy=dy, baseline="middle", fontSize=12, fontWeight="bold")
@@ -420,14 +466,18 @@ def fit_chart(
     # One constructor call: every chained method would deep-copy the whole layered chart.
     return alt.LayerChart(
         layer=charts,
-        resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent", strokeDash="independent")),
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent", strokeDash="independent",
+                                                     **({"shape": "independent"} if shapes is not None else {}))),
         height=height,
         width="container",
         # Fit the width to the container; the height is the plot's, legends come on top of it.
         autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+        # Vega sizes the chart for one-line legend labels; the room below takes the second
+        # line of a wrapped one (WRAP_LABEL).
+        padding={"left": 5, "top": 5, "right": 5, "bottom": 24},
         config={
             "axis": {"labelFontSize": 12, "titleFontSize": 13, "gridColor": "#eef0f3"},
-            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "layout": LEGEND_LAYOUT},
             "view": {"stroke": None},
             "font": "'Source Sans Pro', 'Source Sans 3', 'Helvetica Neue', Arial, sans-serif",
         },

@@ -23,10 +23,34 @@ import pandas as pd
 
 from .landscape import Curve, Map2D, Paths, Slice, axis_titles, thin_paths
 from .landscape import format_height
+from .palette import subject_colors
 
 VERDICT_SHAPES = {"best": "circle", "local optimum": "triangle-up", "failed": "cross"}
-OPTIMUM_COLORS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"]
-MAX_GROUP_COLORS = 20
+# Okabe–Ito colours (colour-blind safe), best optimum first; shapes repeat the verdict.
+OPTIMUM_COLORS = ["#009E73", "#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+MAX_GROUP_COLORS = 20  # as the main chart's subject legend (charts.LEGEND_SUBJECTS)
+
+
+def subject_scale(subjects: Sequence[str]) -> alt.Scale:
+    """The subjects' colour scale, the same as the main chart's (lmmviz.palette)."""
+    subjects = [str(s) for s in subjects]
+    return alt.Scale(domain=subjects, range=subject_colors(subjects))
+
+
+# Legends under a chart are stacked one below the other (never pushed off a narrow screen).
+STACKED_LEGENDS = alt.ExprRef(expr="{bottom: {anchor: 'start', direction: 'vertical', margin: 6}}")
+
+
+def _container(chart):
+    """As wide as the page (``width="container"``): the plot takes what the axes and
+    legends (all below it) leave, on a phone as on a desktop."""
+    return chart.properties(width="container", autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+
+
+def _bottom_legend(**kw) -> alt.Legend:
+    """A legend under the plot, in as many columns as the plot's width holds."""
+    return alt.Legend(orient="bottom", direction="vertical", labelLimit=280, symbolLimit=0,
+                      columns=alt.ExprRef(expr="max(1, floor(width / 210))"), **kw)
 
 
 def _natural(chart):
@@ -45,10 +69,13 @@ def _fmt(v: float, digits: int = 4) -> str:
 # --------------------------------------------------------------------------- compare
 
 
-def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 260) -> alt.HConcatChart:
+def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) -> alt.VConcatChart:
     """Criterion and x slope by optimizer, one row per optimizer, coloured by the
     optimum it reached (``landscape.comparison_frame`` output). Shapes mark the
-    verdict; clicking a legend entry highlights one optimum in both panels."""
+    verdict; clicking a legend entry highlights one optimum in both panels.
+
+    The two panels are stacked and the legends sit below them, so the chart is as
+    narrow as one panel and fits a phone's screen (390 px)."""
     fr = frame.copy()
     fr = fr[np.isfinite(fr["criterion"].astype(float))] if "criterion" in fr else fr.iloc[0:0]
     order = list(fr["optimizer"])
@@ -65,9 +92,10 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 260) ->
     height = max(120, 24 * len(order))
     base = alt.Chart(fr).encode(
         y=alt.Y("optimizer:N", sort=order, title=None),
-        color=alt.Color("optimum_label:N", scale=colors, title="optimum reached"),
+        color=alt.Color("optimum_label:N", scale=colors, title="optimum reached",
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=300, symbolLimit=0)),
         shape=alt.Shape("verdict:N", scale=alt.Scale(domain=list(VERDICT_SHAPES), range=list(VERDICT_SHAPES.values())),
-                        title="verdict"),
+                        title="verdict", legend=alt.Legend(orient="bottom", direction="vertical")),
         opacity=alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.2)),
         tooltip=tips,
     )
@@ -77,9 +105,10 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 260) ->
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#888", strokeDash=[4, 3]).encode(x="zero:Q")
     slope = base.mark_point(filled=True, size=110).encode(
         x=alt.X("slope:Q", scale=alt.Scale(zero=True, padding=12), title=f"fixed {x_name} slope"),
-        y=alt.Y("optimizer:N", sort=order, title=None, axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("optimizer:N", sort=order, title=None),
     ).properties(width=width, height=height, title=f"…and the {x_name} slope it reports")
-    return _natural(alt.hconcat(crit.add_params(pick), alt.layer(zero, slope)).resolve_scale(y="shared"))
+    return _natural(alt.vconcat(crit.add_params(pick), alt.layer(zero, slope)).resolve_scale(y="shared")
+                    .configure_legend(layout=STACKED_LEGENDS))
 
 
 # --------------------------------------------------------------------------- landscape
@@ -106,14 +135,15 @@ def _path_frames(paths: Paths, xcol: str, ycol: str | None, xr, yr, max_points: 
 
 
 def _run_color(runs: Sequence[str]) -> alt.Scale:
-    return alt.Scale(domain=list(runs), scheme="tableau10" if len(runs) <= 10 else "tableau20")
+    """One colour per optimizer run, from the colour-blind-safe palettes of lmmviz.palette."""
+    return alt.Scale(domain=list(runs), range=subject_colors(runs))
 
 
 def landscape_map(
     m: Map2D,
     paths: Paths | None = None,
     group: str = "subject",
-    width: int = 520,
+    width: int | str = "container",
     height: int = 420,
     max_path_points: int = 300,
     show_contours: bool = True,
@@ -143,7 +173,8 @@ def landscape_map(
         x2="sd_int_hi:Q",
         y=alt.Y("sd_slope_lo:Q", scale=ys, title=titles["sd_slope"]),
         y2="sd_slope_hi:Q",
-        color=alt.Color("excess:Q", scale=heat_scale, title=["criterion above", "the lowest point"]),
+        color=alt.Color("excess:Q", scale=heat_scale, title=["criterion above", "the lowest point"],
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200)),
         stroke=alt.Stroke("excess:Q", scale=heat_scale, legend=None),  # no hairline gaps between cells
         tooltip=heat_tips,
     )
@@ -169,7 +200,7 @@ def landscape_map(
             path_tips.append(alt.Tooltip("corr:Q", title="correlation", format=".3f"))
         layers.append(alt.Chart(fr).mark_line(strokeWidth=1.6, clip=True).encode(
             x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys), order="evaluation:Q",
-            detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path", legend=alt.Legend(labelLimit=280)),
+            detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path", legend=_bottom_legend()),
             opacity=op, tooltip=path_tips,
         ))
         end_tips = [alt.Tooltip("run:N"), alt.Tooltip("point:N"), alt.Tooltip("verdict:N"),
@@ -179,7 +210,7 @@ def landscape_map(
         layers.append(alt.Chart(ends).mark_point(filled=True, stroke="black", strokeWidth=0.8, clip=True).encode(
             x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys),
             shape=alt.Shape("point:N", scale=alt.Scale(domain=["start", "end"], range=["square", "diamond"]),
-                            title="marker"),
+                            title="marker", legend=alt.Legend(orient="bottom", direction="horizontal")),
             size=alt.Size("point:N", scale=alt.Scale(domain=["start", "end"], range=[70, 150]), legend=None),
             color=alt.Color("run:N", scale=colors, legend=None), opacity=op, tooltip=end_tips,
         ))
@@ -199,16 +230,19 @@ def landscape_map(
     chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
     if params:
         chart = chart.add_params(*params)
-    return _natural(chart.properties(width=width, height=height, title=alt.TitleParams(
-        f"{m.criterion_name} over the two random-effect SDs", subtitle=[third])))
+    chart = chart.properties(height=height, title=alt.TitleParams(
+        f"{m.criterion_name} over the two random-effect SDs", subtitle=[third], anchor="start"))
+    if width == "container":  # as wide as the page, legends stacked below the map
+        return _container(chart).configure_legend(layout=STACKED_LEGENDS)
+    return _natural(chart.properties(width=width)).configure_legend(layout=STACKED_LEGENDS)
 
 
 def curve_chart(
     curve: Curve,
     paths: Paths | None = None,
     group: str = "subject",
-    width: int = 560,
-    height: int = 300,
+    width: int = 250,
+    height: int = 280,
     max_path_points: int = 300,
 ) -> alt.VConcatChart | alt.LayerChart:
     """The criterion against θ (log axis) with its minima labelled; below it, one
@@ -248,12 +282,12 @@ def curve_chart(
     ysort = alt.Y("run:N", sort=runs, title=None)
     strip = alt.Chart(fr).mark_line(point=alt.OverlayMarkDef(size=14), strokeWidth=1, clip=True).encode(
         x=alt.X("px:Q", scale=xs, title=title), y=ysort, order="evaluation:Q", detail="run:N",
-        color=alt.Color("run:N", scale=colors, title="optimizer", legend=alt.Legend(labelLimit=280)), opacity=op,
+        color=alt.Color("run:N", scale=colors, title="optimizer", legend=_bottom_legend()), opacity=op,
         tooltip=tips)
     marks = alt.Chart(ends).mark_point(filled=True, stroke="black", strokeWidth=0.8, clip=True).encode(
         x=alt.X("px:Q", scale=xs), y=ysort,
         shape=alt.Shape("point:N", scale=alt.Scale(domain=["start", "end"], range=["square", "diamond"]),
-                        title="marker"),
+                        title="marker", legend=alt.Legend(orient="bottom", direction="horizontal")),
         size=alt.Size("point:N", scale=alt.Scale(domain=["start", "end"], range=[60, 140]), legend=None),
         color=alt.Color("run:N", scale=colors, legend=None), opacity=op,
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("point:N"), alt.Tooltip("theta:Q", title="θ", format=".5g"),
@@ -261,7 +295,7 @@ def curve_chart(
     bottom = alt.layer(strip, marks).add_params(run_pick).properties(
         width=width, height=max(60, 22 * len(runs)),
         title=alt.TitleParams("where each optimizer evaluated θ, in order", fontSize=12))
-    return _natural(alt.vconcat(top, bottom).resolve_scale(x="shared"))
+    return _natural(alt.vconcat(top, bottom).resolve_scale(x="shared")).configure_legend(layout=STACKED_LEGENDS)
 
 
 LABEL_GAP = 10  # px between a marked point and its label
@@ -359,10 +393,10 @@ def trace_chart(
     paths: Paths,
     log: bool = False,
     best_so_far: bool = False,
-    width: int = 560,
+    width: int | str = "container",
     height: int = 300,
     max_points: int = 500,
-) -> alt.LayerChart:
+) -> alt.Chart:
     """The criterion against evaluation number for every optimizer run (fit logs).
 
     ``log=True`` plots how far each evaluation is above the best criterion any run
@@ -386,16 +420,18 @@ def trace_chart(
                   title="criterion" + (" (best so far)" if best_so_far else ""))
     fr = fr[np.isfinite(fr[ycol].astype(float))]
     line = alt.Chart(fr).mark_line(strokeWidth=1.5, clip=True, interpolate="step-after" if best_so_far else "linear")
-    return _natural(line.encode(
+    size = _container if width == "container" else _natural
+    return size(line.encode(
         x=alt.X("evaluation:Q", title="evaluation number"),
         y=y,
-        color=alt.Color("run:N", scale=_run_color(paths.runs), title="optimizer", legend=alt.Legend(labelLimit=280)),
+        color=alt.Color("run:N", scale=_run_color(paths.runs), title="optimizer", legend=_bottom_legend()),
         opacity=op,
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("verdict:N"), alt.Tooltip("evaluation:Q"),
                  alt.Tooltip("criterion:Q", format=".6f"), alt.Tooltip("best_so_far:Q", format=".6f")],
-    ).add_params(run_pick).properties(width=width, height=height, title=alt.TitleParams(
-        "Optimizer traces", subtitle=["every evaluation of the criterion, in order (values far above the start "
-                                      "are clipped)" if not log else "distance above the best value found"])))
+    ).add_params(run_pick).properties(height=height, title=alt.TitleParams(
+        "Optimizer traces", subtitle=["every evaluation of the criterion, in order", "(values far above the start "
+                                      "are clipped)"] if not log else ["distance above the best value found"],
+        anchor="start")).properties(**({} if width == "container" else {"width": width})))
 
 
 # --------------------------------------------------------------------------- random effects
@@ -415,9 +451,15 @@ def caterpillar_chart(
     group: str = "subject",
     max_groups: int = 200,
     width: int = 260,
-) -> alt.HConcatChart:
+) -> alt.VConcatChart:
     """Each group's conditional mode (BLUP) with a ±1.96 conditional-SD interval,
-    one panel per random-effect term, groups sorted by the estimate."""
+    one panel per random-effect term (stacked, so that it fits a phone), groups sorted
+    by the estimate. Up to MAX_GROUP_COLORS groups, each point has its subject's colour
+    (the same as on the main chart)."""
+    groups = [str(g) for g in ranef["group"]]
+    colored = len(groups) <= MAX_GROUP_COLORS
+    point_color = (alt.Color("group:N", title=group, scale=subject_scale(groups), legend=None) if colored
+                   else alt.value("#1f3b63"))
     terms = list(terms) if terms is not None else [c[len("condsd_"):] for c in ranef.columns
                                                     if c.startswith("condsd_")]
     panels = []
@@ -442,12 +484,13 @@ def caterpillar_chart(
             alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q"),
             base.mark_rule(color="#4c78a8", strokeWidth=2 if n <= 40 else 1).encode(
                 x=alt.X("lo:Q", title=f"{term}: deviation from the population value"), x2="hi:Q"),
-            base.mark_point(filled=True, color="#1f3b63", size=size).encode(x="blup:Q"),
+            base.mark_point(filled=True, size=size, stroke="#1f3b63", strokeWidth=0.6).encode(
+                x="blup:Q", color=point_color),
         ).properties(width=width, height=height, title=alt.TitleParams(
             "Random intercepts" if term == "(Intercept)" else f"Random slopes of {term}",
             subtitle=[note] if note else ["BLUP ± 1.96 conditional SD"]))
         panels.append(panel)
-    return _natural(alt.hconcat(*panels))
+    return _natural(alt.vconcat(*panels))
 
 
 def shrinkage_frame(per_group: pd.DataFrame, ranef: pd.DataFrame) -> pd.DataFrame:
@@ -480,8 +523,8 @@ def shrinkage_chart(
     x_name: str = "x",
     group: str = "subject",
     max_groups: int = 300,
-    width: int = 480,
-    height: int = 400,
+    width: int = 290,
+    height: int = 320,
 ) -> alt.LayerChart:
     """Each group's own OLS (intercept, slope) — hollow circle — with an arrow to its
     line in the mixed model (filled arrowhead); the population (fixed-effects) line
@@ -491,6 +534,7 @@ def shrinkage_chart(
     random-slope fit with Corr −1 all arrowheads land on one straight line.
     """
     fr = frame.copy()
+    subjects = [str(g) for g in fr["group"]]  # the data's order: each subject keeps its colour
     fr, note = _subset(fr, "mixed_slope", max_groups)
     n = len(fr)
     xs_all = [fr["ols_intercept"], fr["mixed_intercept"]]
@@ -522,7 +566,9 @@ def shrinkage_chart(
     xs = alt.Scale(domain=xd, nice=False, zero=False)
     ys = alt.Scale(domain=yd, nice=False, zero=False)
     colored = n <= MAX_GROUP_COLORS
-    color = (alt.Color("group:N", title=group, scale=alt.Scale(scheme="tableau10" if n <= 10 else "tableau20"))
+    color = (alt.Color("group:N", title=group, scale=subject_scale(subjects),
+                       legend=alt.Legend(orient="bottom", direction="horizontal", symbolLimit=0, labelLimit=90,
+                                         columns=max(1, min(n, 4))))
              if colored else alt.value("#4c78a8"))
     tips = [alt.Tooltip("group:N", title=group), alt.Tooltip("n:Q", title="observations"),
             alt.Tooltip("ols_intercept:Q", title="own OLS intercept", format=".4g"),
@@ -552,7 +598,7 @@ def shrinkage_chart(
     layers = [groups]
     if len(extra):
         ref_scale = dict(domain=["population (fixed effects)", "pooled OLS (ignores groups)"])
-        legend = alt.Legend(labelLimit=260, symbolSize=160)
+        legend = alt.Legend(labelLimit=260, symbolSize=160, orient="bottom", direction="vertical")
         layers.append(alt.Chart(extra).mark_point(size=260, filled=True, opacity=0.95).encode(
             x=alt.X("intercept:Q", scale=xs), y=alt.Y("slope:Q", scale=ys),
             shape=alt.Shape("what:N", title="reference", legend=legend,
@@ -561,9 +607,9 @@ def shrinkage_chart(
                             scale=alt.Scale(**ref_scale, range=["black", "#d62728"])),
             tooltip=[alt.Tooltip("what:N"), alt.Tooltip("intercept:Q", format=".4g"),
                      alt.Tooltip("slope:Q", title=f"{x_name} slope", format=".4g")]))
-    sub = [f"hollow: each {group}'s own OLS line; arrowhead: its line in the mixed model"]
+    sub = [f"hollow: each {group}'s own OLS line;", "arrowhead: its line in the mixed model"]
     if note:
         sub.append(note)
     return _natural(alt.layer(*layers).resolve_scale(shape="independent", color="independent")).properties(
         width=width, height=height, title=alt.TitleParams("Shrinkage: partial pooling toward the population",
-                                                          subtitle=sub))
+                                                          subtitle=sub)).configure_legend(layout=STACKED_LEGENDS)

@@ -66,7 +66,7 @@ def test_every_layer_is_named_and_drawn(seed_spec):
 def test_points_layer_encodings(seed_spec):
     pts = find_layer(seed_spec, "points")
     enc = pts["encoding"]
-    assert pts["mark"]["type"] == "circle"
+    assert pts["mark"]["type"] == "point" and pts["mark"]["filled"] is True
     assert enc["x"]["field"] == "x" and enc["x"]["title"] == "dosage"
     assert enc["y"]["field"] == "y" and enc["y"]["title"] == "pain"
     assert enc["color"]["field"] == "subject" and enc["color"]["legend"]["title"] == "subject_id"
@@ -115,6 +115,9 @@ def test_pooled_and_population_lines_have_their_own_colours_and_legend(seed_spec
     assert pooled["encoding"]["color"]["title"] == "Pooled and population lines"
     assert pooled["encoding"]["color"]["legend"]["orient"] == "bottom"
     assert pop["encoding"]["color"]["legend"] is None
+    # on a phone the longest names ("Uncorrelated random slope: population line") wrap instead of being cut
+    expr = pooled["encoding"]["color"]["legend"]["labelExpr"]
+    assert "width <" in expr and "split(datum.label, ': ')" in expr
     assert pop["mark"]["strokeWidth"] > find_layer(seed_spec, "subject_lines")["mark"]["strokeWidth"]
     texts = [r["text"] for r in seed_spec["datasets"][find_layer(seed_spec, "labels")["data"]["name"]]]
     below = [r["text"] for r in seed_spec["datasets"][find_layer(seed_spec, "labels_below")["data"]["name"]]]
@@ -162,14 +165,80 @@ def test_large_data_are_thinned_for_drawing_and_the_selection_kept():
     assert again.subjects == fr.subjects  # reproducible
 
 
-def test_labels_do_not_overprint():
+def _label_centres(spec: dict) -> list[tuple[float, float, str]]:
+    """(x, y of the label's centre in pixels from the top of the plot, text) of every
+    line label, from the spec: the row's y on the y scale plus the text mark's dy."""
+    y0, y1 = find_layer(spec, "points")["encoding"]["y"]["scale"]["domain"]
+    height = spec["height"]
+    out = []
+    for name in ("labels", "labels_below"):
+        layer = find_layer(spec, name)
+        if layer is None:
+            continue
+        for r in spec["datasets"][layer["data"]["name"]]:
+            out.append((r["x"], (y1 - r["y"]) / (y1 - y0) * height + layer["mark"]["dy"], r["text"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def many_frames():
     data = lmmviz.frame_to_data(lmmviz.simulate(lmmviz.PRESETS["many_subjects"]))
     fits = {m: lmmviz.fit(data, m) for m in ("intercept", "slope")}
-    spec = fit_chart(chart_frames(data, fits, lmmviz.pooled_ols(data), lmmviz.per_group_ols(data))).to_dict()
-    below = spec["datasets"][find_layer(spec, "labels_below")["data"]["name"]]
-    ys = sorted(r["y"] for r in below)
-    span = np.diff(find_layer(spec, "points")["encoding"]["y"]["scale"]["domain"])[0]
-    assert len(ys) == 2 and ys[1] - ys[0] >= 0.05 * span
+    return chart_frames(data, fits, lmmviz.pooled_ols(data), lmmviz.per_group_ols(data))
+
+
+@pytest.mark.parametrize("height", [400, 300])
+def test_labels_stay_inside_the_plot_and_apart(many_frames, height):
+    # 200 subjects: both mixed models' lines end at the bottom of the plot, where the x ticks are
+    many_spec = fit_chart(many_frames, height=height).to_dict()
+    labels = _label_centres(many_spec)
+    assert sorted(t for *_, t in labels) == ["Pooled OLS +8.99", "Random intercept \u22127.92",
+                                              "Random slope \u22127.93"]
+    height = many_spec["height"]
+    for _, y, text in labels:  # a 12 px label centred 10 px inside: clear of the axis and its ticks
+        assert 10 <= y <= height - 10, (text, y)
+    below = sorted(y for x, y, t in labels if "Random" in t)
+    assert below[1] - below[0] >= 14  # two labels at the same x do not overprint (12 px text)
+
+
+def test_labels_of_the_seed_are_inside_the_plot(seed_spec):
+    for _, y, text in _label_centres(seed_spec):
+        assert 10 <= y <= seed_spec["height"] - 10, (text, y)
+
+
+def test_subject_lines_are_drawn_over_small_half_filled_points(seed_spec):
+    names = layer_names(seed_spec)
+    # points first: every line of a subject is drawn on top of its points
+    assert names.index("points") < names.index("per_group") < names.index("subject_lines")
+    pts = find_layer(seed_spec, "points")["mark"]
+    line = find_layer(seed_spec, "subject_lines")["mark"]
+    # the points let the lines through them: small, their fill half transparent
+    assert pts["size"] <= 50 and pts["fillOpacity"] <= 0.5
+    assert line["strokeWidth"] >= 2.5
+
+
+def test_population_lines_fit_in_the_plot_and_are_clipped(seed_frames, seed_spec):
+    y0, y1 = find_layer(seed_spec, "points")["encoding"]["y"]["scale"]["domain"]
+    pop = seed_frames.population
+    # the random-slope population line starts above every point (536 at dosage 1): the axis makes room
+    assert pop["y"].max() > seed_frames.points["y"].max() + 30
+    assert y0 <= pop["y"].min() and pop["y"].max() <= y1
+    for name in ("pooled", "population"):
+        assert find_layer(seed_spec, name)["mark"]["clip"] is True
+
+
+def test_a_far_away_population_line_is_clipped_not_followed(seed_parts):
+    data, fits, pooled, per_group = seed_parts
+    fr = chart_frames(data, fits, pooled, per_group)
+    pop = fr.population.copy()
+    pop.loc[pop["model"] == "slope", "y"] = [5000.0, -5000.0]  # a line far off the data
+    far = type(fr)(fr.points, fr.subject_lines, pop, fr.subjects, fr.n_subjects, fr.n_points, fr.unit)
+    spec = fit_chart(far).to_dict()
+    y0, y1 = find_layer(spec, "points")["encoding"]["y"]["scale"]["domain"]
+    span = fr.points["y"].max() - fr.points["y"].min()
+    assert span / (y1 - y0) >= 0.4  # the data keep a good part of the plot...
+    assert y0 > -5000 and y1 < 5000  # ...and the far line runs out of it, clipped
+    assert find_layer(spec, "population")["mark"]["clip"] is True
 
 
 def test_within_between_draws_the_between_line():
@@ -208,3 +277,17 @@ def test_signed_adds_a_digit_on_a_rounding_boundary():
     assert signed(-8.21498081) == signed(-8.2150281) == "\u22128.215"
     assert signed(7.855254) == "+7.86" and signed(-8.1568038) == "\u22128.16" and signed(7.2037) == "+7.20"
     assert signed(0.0) == "0.00" and signed(float("nan")) == "n/a"
+
+
+def test_palette_dark_shades_first_and_a_shape_per_shade():
+    from lmmviz.palette import subject_colors, subject_shapes
+
+    light = {"#CC99BB", "#77AADD", "#77CCCC", "#88CCAA", "#DDDD77", "#DDAA77", "#DD7788"}
+    six = subject_colors([str(i) for i in range(6)])
+    assert len(set(six)) == 6 and not {"#F0E442", "#000000"} & set(six)  # faint yellow and black come last
+    fourteen = subject_colors([str(i) for i in range(14)])
+    assert len(set(fourteen)) == 14 and not light & set(fourteen)  # 14 subjects need no light shade
+    many = subject_colors([str(i) for i in range(22)])
+    assert len(set(many[:21])) == 21 and many[21] == many[0]  # then the 21 colours repeat
+    assert subject_shapes(["a", "b", "c"]) is None
+    assert subject_shapes([str(i) for i in range(14)]) == ["circle"] * 7 + ["square"] * 7

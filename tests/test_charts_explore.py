@@ -3,6 +3,7 @@ explore views (lmmviz.ui.explore) rendered in Streamlit's AppTest."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import altair as alt
@@ -66,7 +67,7 @@ def _assert_tooltips(spec: dict) -> None:
 def test_compare_dotplot(cmp_slope):
     frame = L.comparison_frame(cmp_slope)
     spec = C.compare_dotplot(frame, "dosage").to_dict()
-    left, right = spec["hconcat"]
+    left, right = spec["vconcat"]  # stacked: one panel wide, fits a phone
     assert left["encoding"]["x"]["field"] == "criterion" and left["encoding"]["y"]["field"] == "optimizer"
     assert left["encoding"]["color"]["field"] == "optimum_label"
     assert left["encoding"]["shape"]["field"] == "verdict"
@@ -224,6 +225,11 @@ def test_trace_chart(paths):
     best = C.trace_chart(paths, best_so_far=True).to_dict()
     assert best["encoding"]["y"]["field"] == "best_so_far" and best["mark"]["interpolate"] == "step-after"
     assert lin["encoding"]["color"]["field"] == "run" and lin["params"][0]["bind"] == "legend"
+    # as wide as the page, the legend below the plot in as many columns as fit
+    assert lin["width"] == "container" and lin["autosize"]["type"] == "fit-x"
+    legend = lin["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and "width" in legend["columns"]["expr"] and legend["symbolLimit"] == 0
+    assert set(lin["encoding"]["color"]["scale"]["range"]) <= TOL_21  # 10 runs: colour-blind-safe colours
     rows = _rows(lin, lin)
     assert {r["run"] for r in rows} == set(paths.runs)
     assert all(len([r for r in rows if r["run"] == run]) <= 501 for run in paths.runs)
@@ -235,8 +241,8 @@ def test_trace_chart(paths):
 def test_caterpillar_three_and_two_hundred(seed, many):
     fit = lmmviz.fit(seed, "slope", optimizer="pybobyqa")
     spec = C.caterpillar_chart(fit.ranef, group="subject").to_dict()
-    assert len(spec["hconcat"]) == 2
-    first = spec["hconcat"][0]
+    assert len(spec["vconcat"]) == 2  # stacked: one panel wide, fits a phone
+    first = spec["vconcat"][0]
     rule, point = [u for u in first["layer"] if _mark(u) in ("rule", "point") and _field(u["encoding"], "y")]
     assert rule["encoding"]["x"]["field"] == "lo" and rule["encoding"]["x2"]["field"] == "hi"
     assert point["encoding"]["y"]["axis"]["labels"] is True
@@ -246,10 +252,10 @@ def test_caterpillar_three_and_two_hundred(seed, many):
     _assert_tooltips(spec)
     data, big = many
     spec = C.caterpillar_chart(big.ranef, max_groups=100).to_dict()
-    point = [u for u in spec["hconcat"][1]["layer"] if _mark(u) == "point"][0]
+    point = [u for u in spec["vconcat"][1]["layer"] if _mark(u) == "point"][0]
     assert point["encoding"]["y"]["axis"]["labels"] is False  # 100 labels would not be readable
     assert len(_rows(spec, point)) == 100
-    assert "showing 100 of 200" in str(spec["hconcat"][1]["title"])
+    assert "showing 100 of 200" in str(spec["vconcat"][1]["title"])
 
 
 def test_shrinkage_frame_and_chart(seed, many):
@@ -381,3 +387,136 @@ def test_effects_view(tmp_path):
     at = _run(tmp_path, view="effects", model="slope")
     assert any("singular" in w.value for w in at.warning)
     assert [d.value for d in at.dataframe][-1]["group"].tolist() == ["1", "2", "3"]
+
+
+# --------------------------------------------------------------------------- subject colours, legends, phones
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+# Okabe & Ito (2008) and Paul Tol's 21-colour scheme (SRON/EPS/TN/09-002), written out here
+# independently of lmmviz.palette
+OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442"}
+TOL_21 = {"#771155", "#AA4488", "#CC99BB", "#114477", "#4477AA", "#77AADD", "#117777", "#44AAAA", "#77CCCC",
+          "#117744", "#44AA77", "#88CCAA", "#777711", "#AAAA44", "#DDDD77", "#774411", "#AA7744", "#DDAA77",
+          "#771122", "#AA4455", "#DD7788"}
+
+
+@pytest.fixture(scope="module")
+def sleep():
+    data = lmmviz.load(FIXTURES / "sleepstudy.csv", y="Reaction", x="Days", group="Subject")
+    return data, lmmviz.fit(data, "slope"), lmmviz.pooled_ols(data), lmmviz.per_group_ols(data)
+
+
+def _fit_spec(data, fit, pooled, per_group) -> dict:
+    from lmmviz.charts import chart_frames, fit_chart
+
+    return fit_chart(chart_frames(data, {"slope": fit}, pooled, per_group), group_title=data.group).to_dict()
+
+
+def _colour_map(enc: dict) -> dict:
+    scale = enc["color"]["scale"]
+    assert len(scale["domain"]) == len(scale["range"])
+    return dict(zip(scale["domain"], scale["range"]))
+
+
+def _subject_colour_maps(data, fit, pooled, per_group) -> dict:
+    from lmmviz.charts import find_layer
+
+    fit_spec = _fit_spec(data, fit, pooled, per_group)
+    shrink = C.shrinkage_chart(C.shrinkage_frame(per_group, fit.ranef), C.population_point(fit, per_group),
+                               (pooled.intercept, pooled.slope)).to_dict()
+    cat = C.caterpillar_chart(fit.ranef).to_dict()
+    cat_points = [u for u in _units(cat) if _mark(u) == "point"]
+    return {
+        "fit points": _colour_map(find_layer(fit_spec, "points")["encoding"]),
+        "fit subject lines": _colour_map(find_layer(fit_spec, "subject_lines")["encoding"]),
+        "shrinkage": _colour_map(_units(shrink)[0]["encoding"]),
+        **{f"caterpillar {i}": _colour_map(u["encoding"]) for i, u in enumerate(cat_points)},
+    }
+
+
+@pytest.mark.parametrize("which", ["seed", "sleepstudy"])
+def test_a_subject_has_the_same_colour_on_every_chart(which, seed, sleep):
+    if which == "seed":
+        data = seed
+        parts = (data, lmmviz.fit(data, "slope"), lmmviz.pooled_ols(data), lmmviz.per_group_ols(data))
+    else:
+        parts = sleep
+    maps = _subject_colour_maps(*parts)
+    first = maps["fit points"]
+    assert list(first) == [str(g) for g in parts[3]["group"]]
+    assert len(maps) == 5  # the caterpillar plot has two panels (intercept and slope)
+    for name, m in maps.items():
+        assert m == first, name
+    # every subject has its own colour, from a colour-blind-safe set
+    assert len(set(first.values())) == len(first)
+    assert set(first.values()) <= (OKABE_ITO if len(first) <= 8 else TOL_21)
+
+
+def test_the_palette_is_okabe_ito_up_to_eight_subjects_then_tol_with_shapes(seed, sleep):
+    from lmmviz.charts import find_layer
+
+    spec = _fit_spec(seed, lmmviz.fit(seed, "slope"), lmmviz.pooled_ols(seed), lmmviz.per_group_ols(seed))
+    pts = find_layer(spec, "points")["encoding"]
+    assert set(pts["color"]["scale"]["range"]) <= OKABE_ITO and "shape" not in pts
+    # not yellow (faint on white) or black (reads as text) while there are other colours
+    assert not {"#F0E442", "#000000"} & set(pts["color"]["scale"]["range"])
+    pts = find_layer(_fit_spec(*sleep), "points")["encoding"]
+    colours = pts["color"]["scale"]["range"]
+    assert len(colours) == 18 and set(colours) <= TOL_21 and len(set(colours)) == 18
+    # 18 colours are more than colour-blind eyes tell apart by hue: each shade has its shape, in the same legend
+    shapes = pts["shape"]["scale"]["range"]
+    assert pts["shape"]["scale"]["domain"] == pts["color"]["scale"]["domain"]
+    assert sorted(set(shapes)) == ["circle", "square", "triangle-up"]
+    assert pts["shape"]["legend"] == pts["color"]["legend"] and pts["shape"]["title"] == pts["color"]["title"]
+
+
+def test_legends_list_every_subject_below_the_plot_in_a_stack(sleep):
+    from lmmviz.charts import find_layer
+
+    spec = _fit_spec(*sleep)
+    legend = find_layer(spec, "points")["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom" and legend["symbolLimit"] == 0  # no entry dropped
+    # as many columns as the plot's width holds: 4 on a phone (a 295 px plot), all 18 in 2 rows on a desktop
+    columns = legend["columns"]["expr"]
+
+    def at(width):
+        return eval(columns.replace("floor", "math.floor"), {"math": math, "width": width})
+
+    assert at(295) == 4 and at(700) == 11 and at(2000) == 18
+    layout = spec["config"]["legend"]["layout"]["expr"]
+    assert "bottom" in layout and "direction: 'vertical'" in layout  # legends stacked, not side by side
+    shrink = C.shrinkage_chart(C.shrinkage_frame(sleep[3], sleep[1].ranef)).to_dict()
+    leg = _units(shrink)[0]["encoding"]["color"]["legend"]
+    assert leg["orient"] == "bottom" and leg["symbolLimit"] == 0
+    assert "direction: 'vertical'" in shrink["config"]["legend"]["layout"]["expr"]
+
+
+def test_explore_charts_fit_a_phone(cmp_slope, seed):
+    # 390 px wide screen: panels are stacked, each narrow, legends below
+    spec = C.compare_dotplot(L.comparison_frame(cmp_slope), "dosage").to_dict()
+    assert "hconcat" not in spec and len(spec["vconcat"]) == 2
+    widths = [u["width"] for u in spec["vconcat"] if "width" in u] + [
+        u["width"] for p in spec["vconcat"] for u in p.get("layer", []) if "width" in u]
+    assert widths and max(widths) <= 240
+    enc = spec["vconcat"][0]["encoding"]
+    assert enc["color"]["legend"]["orient"] == "bottom" and enc["shape"]["legend"]["orient"] == "bottom"
+    cat = C.caterpillar_chart(lmmviz.fit(seed, "slope").ranef).to_dict()
+    assert "hconcat" not in cat and all(p["width"] <= 260 for p in cat["vconcat"])
+    shrink = C.shrinkage_chart(C.shrinkage_frame(lmmviz.per_group_ols(seed), lmmviz.fit(seed, "slope").ranef))
+    assert shrink.to_dict()["width"] <= 320
+
+
+def test_landscape_charts_fit_a_phone(seed, paths, cmp_intercept):
+    # the map takes the page's width, its legends stacked below it
+    spec = C.landscape_map(L.map_2d(seed, "slope", nx=20, ny=20, paths=paths), paths).to_dict()
+    assert spec["width"] == "container" and spec["autosize"]["type"] == "fit-x"
+    legends = [u["encoding"][ch]["legend"] for u in spec["layer"] for ch in ("color", "shape")
+               if u.get("encoding", {}).get(ch, {}).get("legend")]
+    assert len(legends) == 3 and all(leg["orient"] == "bottom" for leg in legends)
+    assert "direction: 'vertical'" in spec["config"]["legend"]["layout"]["expr"]
+    # the curve and its strip of optimizer runs: one narrow column, legends below
+    p1 = L.optimizer_paths(cmp_intercept)
+    curve = C.curve_chart(L.curve_1d(seed, "intercept", paths=p1), p1).to_dict()
+    assert all(p["width"] <= 260 for p in curve["vconcat"])
+    strip = curve["vconcat"][1]["layer"][0]["encoding"]
+    assert strip["color"]["legend"]["orient"] == "bottom"

@@ -261,7 +261,7 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
     if len(paths.frame):
         ends = paths.ends[paths.ends["point"] == "end"]
         _chart(("trace", log, best_so_far) + key, lambda: charts.trace_chart(paths, log=log, best_so_far=best_so_far),
-               alt=describe.trace_alt(paths), table=ends[["run", "evaluations", "criterion"]])
+               alt=describe.trace_alt(paths), table=ends[["run", "evaluations", "criterion"]], width="stretch")
         st.caption("Each line is one optimizer's fit log: its criterion at every evaluation, in order. Click a "
                    "legend entry to pick one out.")
 
@@ -427,7 +427,8 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
     _chart(("map", n, x_range, y_range, third, held) + skey, lambda: charts.landscape_map(m, paths, group=group),
            alt=describe.map_alt(m, paths, group),
            table=pd.concat([m.minima.assign(run="minimum of the map")[["run", "sd_int", "sd_slope", "criterion"]],
-                            ends[[c for c in ("run", "sd_int", "sd_slope", "criterion") if c in ends.columns]]]))
+                            ends[[c for c in ("run", "sd_int", "sd_slope", "criterion") if c in ends.columns]]]),
+           width="stretch")
     for note in m.notes:
         st.caption(md(note))
     _slice_view(data, key, model, reml, m.minima, comparison, current_fit, skey)
