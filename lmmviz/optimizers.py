@@ -231,6 +231,19 @@ REGISTRY: dict[str, OptimizerInfo] = {
     )
 }
 
+
+def _register_lme4_twins() -> None:
+    """lme4's optimizers by lme4's names (lmmviz/lme4opt.py), listed first in allFit's order."""
+    from .lme4opt import TWINS
+
+    own = dict(REGISTRY)
+    REGISTRY.clear()
+    REGISTRY.update({info.name: info for info in TWINS})
+    REGISTRY.update(own)
+
+
+_register_lme4_twins()
+
 ROBUST = "robust"
 ROBUST_LABEL = "lmmviz robust default: NLopt BOBYQA from several starts, polished by Nelder-Mead"
 
@@ -247,8 +260,10 @@ def optimizer_label(name: str) -> str:
 
 
 def get_optimizer(name: str) -> OptimizerInfo:
+    from .lme4opt import ALIASES
+
     try:
-        return REGISTRY[name]
+        return REGISTRY[ALIASES.get(name, name)]
     except KeyError:
         raise ValueError(
             f"unknown optimizer {name!r}: choose one of {', '.join(optimizer_names())}"
