@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizers import _BIG, OptimizerInfo, OptimizerSettings, Runner
+from .optimizers import _BIG, REGISTRY, OptimizerInfo, OptimizerSettings, Runner
 
 PREFIX = "lme4:"
 # allFit's order (R/allFit.R meth.tab.0) and names, without the two that have no twin.
@@ -252,6 +252,17 @@ TWINS: tuple[OptimizerInfo, ...] = (
     OptimizerInfo(PREFIX + "nloptwrap.NLOPT_LN_BOBYQA", "lme4", "nloptwrap (NLopt BOBYQA)",
                   _after_care(_nloptwrap("LN_BOBYQA"))),
 )
+
+
+
+def _register() -> None:
+    own = {k: v for k, v in REGISTRY.items() if not k.startswith(PREFIX)}
+    REGISTRY.clear()
+    REGISTRY.update({info.name: info for info in TWINS})
+    REGISTRY.update(own)
+
+
+_register()
 
 
 def lme4_name(name: str) -> str:

@@ -232,18 +232,6 @@ REGISTRY: dict[str, OptimizerInfo] = {
 }
 
 
-def _register_lme4_twins() -> None:
-    """lme4's optimizers by lme4's names (lmmviz/lme4opt.py), listed first in allFit's order."""
-    from .lme4opt import TWINS
-
-    own = dict(REGISTRY)
-    REGISTRY.clear()
-    REGISTRY.update({info.name: info for info in TWINS})
-    REGISTRY.update(own)
-
-
-_register_lme4_twins()
-
 ROBUST = "robust"
 ROBUST_LABEL = "lmmviz robust default: NLopt BOBYQA from several starts, polished by Nelder-Mead"
 
@@ -327,3 +315,7 @@ def run_optimizer(
         start_label=start_label,
         error=error,
     )
+
+
+# lme4's optimizers by lme4's names: lme4opt registers its twins into REGISTRY, first.
+from . import lme4opt  # noqa: E402,F401  (at the end: lme4opt imports this module)
