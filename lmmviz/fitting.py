@@ -423,6 +423,11 @@ def fit_at(data: Data | Design, model: str, theta, reml: bool = True) -> Fit:
     return make_fit(design, reml, run, (run,), "none", dropped)
 
 
+def library_optimizers() -> tuple[str, ...]:
+    """lmmviz's own library optimizers (the registry without the lme4 twins)."""
+    return tuple(n for n in REGISTRY if not n.startswith(LME4_PREFIX))
+
+
 def compare_optimizers() -> tuple[str, ...]:
     """What :func:`compare` runs by default: the lme4 twins in allFit's order, lmmviz's
     library optimizers, and the robust default."""
@@ -485,7 +490,7 @@ def compare(
         entries.append(ComparisonEntry(name, optimizer_label(name), verdict, ft, msg, family, optimum))
     twins = [e for e in entries if e.family == "lme4"]
     own = sorted((e for e in entries if e.family != "lme4"),
-                 key=lambda e: (e.fit is None, e.optimum))
+                 key=lambda e: (e.fit is None, e.optimum, e.fit.criterion if e.fit else 0.0))
     entries = twins + own
     best = next((e.optimizer for e in entries if e.verdict == "best"), "")
     return Comparison(

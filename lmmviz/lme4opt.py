@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizers import _BIG, REGISTRY, OptimizerInfo, OptimizerSettings, Runner
+from .optimizers import REGISTRY, OptimizerInfo, OptimizerSettings, Runner
 
 PREFIX = "lme4:"
 # allFit's order (R/allFit.R meth.tab.0) and names, without the two that have no twin.
@@ -80,74 +80,64 @@ def _after_care(inner: Runner) -> Runner:
 
 
 def _minqa_bobyqa(fun, x0, lower, upper, s: OptimizerSettings):
-    """minqa 1.2.5's bobyqa as lme4 calls it (control = list(iprint = 0)), on Py-BOBYQA.
+    """minqa 1.2.5's bobyqa as lme4 calls it (control = list(iprint = 0)), on NLopt's
+    BOBYQA (the same Powell code, translated to C).
 
-    minqa's commonArgs: npt = max(n + 2, min(n + 2, 2n)) = n + 2; rhobeg =
-    min(0.95, 0.2·max|x0|); rhoend = 1e-6·rhobeg; maxfun = 10000. Powell's coordinate
-    initial points, no restarts, no stop on slow progress (Powell's code has none),
-    and Powell's rounding-error constant 1e-3."""
-    import logging
+    minqa's commonArgs: rhobeg = min(0.95, 0.2·max|x0|), rhoend = 1e-6·rhobeg, maxfun
+    10000; Powell's own stopping rule only (rho reaching rhoend). NLopt takes rhobeg as
+    its initial step and sets rhoend = xtol_rel·rhobeg, so xtol_rel = 1e-6 and the
+    f- and absolute x-tolerances are off. NLopt fixes npt at 2n + 1 where minqa uses
+    n + 2; Py-BOBYQA, which allows n + 2, landed where lme4 does less often (measured:
+    tests/twin_agreement.py), so NLopt it is."""
+    import nlopt
 
-    import pybobyqa
-
-    logging.getLogger("pybobyqa").setLevel(logging.ERROR)
     x0 = np.asarray(x0, float)
     if np.all(x0 == 0):
         x0 = np.full_like(x0, 0.001)  # optwrap's "minor kludge" for bobyqa
     n = x0.size
     rhobeg = s.initial_step if s.initial_step is not None else min(0.95, 0.2 * float(np.max(np.abs(x0))))
     rhoend = s.xtol_abs if s.xtol_abs is not None else 1e-6 * rhobeg
-    maxfun = int(s.maxeval)
-    lo = np.where(np.isfinite(lower), lower, -_BIG)
-    hi = np.where(np.isfinite(upper), upper, _BIG)
-    user = {
-        "logging.save_diagnostic_info": False,
-        "init.random_initial_directions": False,
-        "general.rounding_error_constant": 1e-3,
-        "slow.max_slow_iters": maxfun,
-        "restarts.use_restarts": False,
-    }
-    res = pybobyqa.solve(fun, x0, bounds=(lo, hi), npt=n + 2, rhobeg=rhobeg, rhoend=rhoend,
-                         maxfun=maxfun, do_logging=False, user_params=user)
-    if res.x is None:
-        raise RuntimeError(res.msg)
-    ok = res.flag in (res.EXIT_SUCCESS, res.EXIT_SLOW_WARNING)
-    return np.asarray(res.x), float(res.f), res.msg, ok
+    opt = nlopt.opt(nlopt.LN_BOBYQA, n)
+    opt.set_lower_bounds(np.asarray(lower, float))
+    opt.set_upper_bounds(np.asarray(upper, float))
+    opt.set_min_objective(lambda x, grad: fun(x))
+    opt.set_initial_step(np.full(n, float(rhobeg)))
+    opt.set_xtol_rel(rhoend / rhobeg)
+    opt.set_xtol_abs(0.0)
+    opt.set_ftol_abs(0.0 if s.ftol_abs is None else s.ftol_abs)
+    opt.set_ftol_rel(0.0 if s.ftol_rel is None else s.ftol_rel)
+    opt.set_maxeval(int(s.maxeval))
+    x = opt.optimize(x0)
+    code = opt.last_optimize_result()
+    ok = code > 0 and code != nlopt.MAXEVAL_REACHED
+    return np.asarray(x), float(opt.last_optimum_value()), _nlopt_code(code), ok
 
 
 # --------------------------------------------------------------------------- Nelder_Mead
 
 
 def _lme4_nelder_mead(fun, x0, lower, upper, s: OptimizerSettings):
-    """lme4's own Nelder_Mead (src/optimizer.cpp, a port of NLopt 2.2.4's nldrmd) on
-    NLopt's nldrmd, configured with lme4's defaults.
+    """lme4's own Nelder_Mead (R/optimizer.R, src/optimizer.cpp: a port of NLopt 2.2.4's
+    nldrmd) on SciPy's Nelder-Mead, configured with lme4's defaults.
 
-    Initial simplex x0 + xst·eᵢ with xst = 0.02; x-convergence when every
-    coordinate's largest distance from the centroid is below xt = xst·5e-4 = 1e-5
-    (lme4's relative test compares against 0 and never fires: xtol_rel 0);
-    lme4 stores FtolAbs = 1e-5 and FtolRel = 1e-15 but never tests them (ftol 0);
-    maxfun = 10000. lme4 accepts a reflected point below the worst vertex where
-    NLopt asks for one below the second worst: that is the one difference left."""
-    import nlopt
+    Initial simplex x0 + xst·eᵢ with xst = 0.02 (x0 evaluated first); stop when the
+    simplex is within xt = xst·5e-4 = 1e-5 in every coordinate (lme4's only working
+    test: it stores FtolAbs 1e-5 and FtolRel 1e-15 but never checks them, hence
+    fatol = ∞); maxfun 10000; points clipped to the bounds. Neither library has lme4's
+    quirks (a reflection is kept when below the worst vertex, an expansion when below
+    the old worst, even if worse than the reflection); SciPy's Nelder-Mead lands where
+    lme4 does more often than NLopt's nldrmd (measured: tests/twin_agreement.py)."""
+    from scipy.optimize import Bounds, minimize
 
     x0 = np.asarray(x0, float)
-    n = x0.size
     xst = s.initial_step if s.initial_step is not None else 0.02
     xt = s.xtol_abs if s.xtol_abs is not None else xst * 5e-4
-    opt = nlopt.opt(nlopt.LN_NELDERMEAD, n)
-    opt.set_lower_bounds(np.asarray(lower, float))
-    opt.set_upper_bounds(np.asarray(upper, float))
-    opt.set_min_objective(lambda x, grad: fun(x))
-    opt.set_initial_step(np.full(n, float(xst)))
-    opt.set_xtol_abs(np.full(n, float(xt)))
-    opt.set_xtol_rel(0.0)
-    opt.set_ftol_abs(0.0 if s.ftol_abs is None else s.ftol_abs)
-    opt.set_ftol_rel(0.0 if s.ftol_rel is None else s.ftol_rel)
-    opt.set_maxeval(int(s.maxeval))
-    x = opt.optimize(x0)
-    code = opt.last_optimize_result()
-    ok = code in (nlopt.SUCCESS, nlopt.FTOL_REACHED, nlopt.XTOL_REACHED)
-    return np.asarray(x), float(opt.last_optimum_value()), _nlopt_code(code), ok
+    simplex = np.vstack([x0] + [x0 + xst * e for e in np.eye(x0.size)])
+    res = minimize(fun, x0, method="Nelder-Mead", bounds=Bounds(lower, upper),
+                   options={"initial_simplex": simplex, "xatol": xt,
+                            "fatol": np.inf if s.ftol_abs is None else s.ftol_abs,
+                            "maxfev": int(s.maxeval), "maxiter": 10 * int(s.maxeval)})
+    return np.asarray(res.x), float(res.fun), str(res.message), bool(res.success)
 
 
 def _nlopt_code(code: int) -> str:
