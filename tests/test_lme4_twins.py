@@ -14,7 +14,8 @@ import pytest
 
 import lmmviz
 from lmmviz.optimizers import optimizer_label
-from twin_agreement import TWIN_NAMES, cases, table
+import refdata
+from twin_agreement import TWIN_NAMES, run_case, table
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "lmmviz" / "examples" / "seed.csv"
@@ -47,16 +48,20 @@ def test_twin_lands_where_lme4_lands_in_95_percent_of_cases(rates, name):
 
 def _seed_params():
     out = []
-    for c in (c for c in cases() if c.dataset == "seed"):
+    for fr in refdata.fits("seed"):
+        if fr["optimizer"] not in TWIN_NAMES:
+            continue
         marks = ()
-        if (c.optimizer, c.model, c.reml) in KNOWN_SEED_DEFECTS:
+        if (fr["optimizer"], fr["model"], fr["REML"]) in KNOWN_SEED_DEFECTS:
             marks = pytest.mark.xfail(strict=True, reason="known defect: see KNOWN_SEED_DEFECTS")
-        out.append(pytest.param(c, marks=marks, id=f"{c.optimizer}-{c.model}-{'REML' if c.reml else 'ML'}"))
+        out.append(pytest.param(fr, marks=marks,
+                                id=f"{fr['optimizer']}-{fr['model']}-{'REML' if fr['REML'] else 'ML'}"))
     return out
 
 
-@pytest.mark.parametrize("case", _seed_params())
-def test_twin_lands_where_lme4_lands_on_every_seed_case(case):
+@pytest.mark.parametrize("fr", _seed_params())
+def test_twin_lands_where_lme4_lands_on_every_seed_case(fr):
+    case = run_case("seed", refdata.data("seed"), fr)
     assert case.agrees, str(case)
 
 
