@@ -25,7 +25,7 @@ from .optimizers import (
     REGISTRY, ROBUST, OptimizerSettings, OptSummary, get_optimizer, optimizer_label, run_optimizer,
 )
 from .results import (
-    Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow, same_basin, same_optimum,
+    Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow, same_optimum,
 )
 from .theta import candidate_starts, lme4_start
 
@@ -449,10 +449,9 @@ def compare(
     ``start`` is θ, or None for lme4's start (the robust default adds it to its own
     starts). Entries list the lme4 twins first, in allFit's order, then lmmviz's own
     optimizers and the robust default grouped by the optimum reached (best first),
-    failed runs last. Each entry has the optimum it reached (1 = lowest criterion; runs
-    that stopped short near an optimum join it, :func:`lmmviz.results.same_basin`) and a
-    verdict: ``best`` (within 1e-3 of the lowest, :func:`lmmviz.results.same_optimum`),
-    ``local optimum`` or ``failed`` (the message says why).
+    failed runs last. Each entry has the optimum it reached (1 = lowest criterion; two
+    criteria within 1e-3 are one optimum, :func:`lmmviz.results.same_optimum`) and a
+    verdict: ``best`` (optimum 1), ``local optimum`` or ``failed`` (the message says why).
     """
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)
@@ -477,11 +476,11 @@ def compare(
             raw.append((name, make_fit(design, reml, run, all_runs, name, dropped), run.returnvalue))
         except (FloatingPointError, np.linalg.LinAlgError) as err:
             raw.append((name, None, str(err)))
-    # optima as the app's displays group them (same_basin of the lowest of each group, as
-    # lmmviz.landscape.comparison_frame); the verdict "best" stays same_optimum's
+    # one optimum per group of criteria within same_optimum of the group's lowest, so that
+    # optimum 1 is exactly the verdict "best" (same_basin would merge optima 0.04 apart)
     levels: list[float] = []
     for c in sorted(ft.criterion for _, ft, _ in raw if ft is not None):
-        if not levels or not same_basin(c, levels[-1]):
+        if not levels or not same_optimum(c, levels[-1]):
             levels.append(c)
     entries = []
     for name, ft, msg in raw:
@@ -490,7 +489,7 @@ def compare(
             entries.append(ComparisonEntry(name, optimizer_label(name), "failed", None, msg, family, 0))
             continue
         optimum = 1 + max(i for i, c in enumerate(levels) if c <= ft.criterion + 1e-12)
-        verdict = "best" if same_optimum(ft.criterion, levels[0]) else "local optimum"
+        verdict = "best" if optimum == 1 else "local optimum"
         entries.append(ComparisonEntry(name, optimizer_label(name), verdict, ft, msg, family, optimum))
     twins = [e for e in entries if e.family == "lme4"]
     own = sorted((e for e in entries if e.family != "lme4"),
