@@ -1,6 +1,6 @@
 """lme4's optimizers as twins, by lme4's names (``lme4:bobyqa``, ``lme4:Nelder_Mead``, …).
 
-A twin is a library optimizer (Py-BOBYQA, NLopt, SciPy) configured as lme4 1.1-31
+A twin is a library optimizer (NLopt, SciPy) configured as lme4 1.1-31
 configures its namesake: same start, bounds, initial step, tolerances, stopping rules
 and budget, and lme4's ``optimizeLmer`` after-care (``restart_edge`` and
 ``check.boundary``), so that it stops where lme4 stops, local optima included.
@@ -21,7 +21,7 @@ import numpy as np
 from .optimizers import REGISTRY, OptimizerInfo, OptimizerSettings, Runner
 
 PREFIX = "lme4:"
-# allFit's order (R/allFit.R meth.tab.0) and names, without the two that have no twin.
+# allFit's order and names (R/allFit.R meth.tab.0); TWINS follow it, less the two of NOT_FEASIBLE.
 ALLFIT_ORDER = (
     "bobyqa", "Nelder_Mead", "nlminbwrap", "nmkbw", "optimx.L-BFGS-B",
     "nloptwrap.NLOPT_LN_NELDERMEAD", "nloptwrap.NLOPT_LN_BOBYQA",
