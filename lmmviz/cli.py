@@ -188,9 +188,9 @@ def cmd_compare(args) -> int:
 def cmd_optimizers(args) -> int:
     from .optimizers import REGISTRY, ROBUST, ROBUST_LABEL
 
-    print(f"{ROBUST:32s} {ROBUST_LABEL}")
+    print(f"{ROBUST:34s} {ROBUST_LABEL}")
     for info in REGISTRY.values():
-        print(f"{info.name:32s} {info.library}: {info.algorithm}")
+        print(f"{info.name:34s} {info.library}: {info.algorithm}")
     return 0
 
 
