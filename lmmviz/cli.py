@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     f = sub.add_parser("fit", help="fit one model and print an lme4-style summary")
     _data_args(f)
-    f.add_argument("--optimizer", default="robust", help="robust (default) or a name from `lmmviz optimizers`")
+    f.add_argument("--optimizer", default="robust",
+                   help="robust (default) or a name from `lmmviz optimizers`, e.g. lme4:bobyqa (lme4's own, as a twin)")
     c = sub.add_parser("compare", help="fit with every optimizer from the same start (like lme4's allFit)")
     _data_args(c)
     sub.add_parser("optimizers", help="list the optimizers with library and algorithm")
@@ -154,6 +155,7 @@ def cmd_fit(args) -> int:
 
 def cmd_compare(args) -> int:
     from .fitting import compare
+    from .lme4opt import NOT_FEASIBLE
 
     data = _load(args)
     result = compare(data, args.model, reml=not args.ml, settings=_settings(args))
@@ -161,27 +163,39 @@ def cmd_compare(args) -> int:
         out = {"fits": [], "best": result.best}
         for e in result.entries:
             entry = e.fit.to_dict() if e.fit else {"optimizer": e.optimizer}
-            entry.update({"verdict": e.verdict, "message": e.message, "label": e.label})
+            entry.update({"verdict": e.verdict, "message": e.message, "label": e.label,
+                          "family": e.family, "optimum": e.optimum})
             out["fits"].append(entry)
         print(dumps(out))
-    else:
-        crit = "REML" if not args.ml else "-2logLik"
-        print(f"{'optimizer':20s} {'verdict':14s} {crit:>12s} {'slope':>10s} {'evals':>6s}  message")
+        return 0
+    crit = "REML" if not args.ml else "-2logLik"
+    header = f"{'optimizer':30s} {'optimum':>7s} {'verdict':14s} {crit:>12s} {'slope':>10s} {'evals':>6s}  message"
+    sections = (("lme4 (allFit's optimizers, as twins)", "lme4"),
+                ("lmmviz (library optimizers and the robust default)", "lmmviz"))
+    for title, family in sections:
+        print(f"{title}:")
+        print(header)
         for e in result.entries:
+            if e.family != family:
+                continue
             if e.fit:
-                print(f"{e.optimizer:20s} {e.verdict:14s} {e.fit.criterion:12.4f} {e.fit.slope:10.4f} "
-                      f"{e.fit.optsum.feval:6d}  {e.message[:60]}")
+                print(f"{e.name:30s} {e.optimum:7d} {e.verdict:14s} {e.fit.criterion:12.4f} "
+                      f"{e.fit.slope:10.4f} {e.fit.optsum.feval:6d}  {e.message[:60]}")
             else:
-                print(f"{e.optimizer:20s} {e.verdict:14s} {'':>12s} {'':>10s} {'':>6s}  {e.message[:60]}")
+                print(f"{e.name:30s} {'-':>7s} {e.verdict:14s} {'':>12s} {'':>10s} {'':>6s}  {e.message}")
+        if family == "lme4":
+            for name, why in NOT_FEASIBLE.items():
+                print(f"{name:30s} {'-':>7s} {'no twin':14s} {'':>12s} {'':>10s} {'':>6s}  {why}")
+        print()
     return 0
 
 
 def cmd_optimizers(args) -> int:
     from .optimizers import REGISTRY, ROBUST, ROBUST_LABEL
 
-    print(f"{ROBUST:20s} {ROBUST_LABEL}")
+    print(f"{ROBUST:34s} {ROBUST_LABEL}")
     for info in REGISTRY.values():
-        print(f"{info.name:20s} {info.library}: {info.algorithm}")
+        print(f"{info.name:34s} {info.library}: {info.algorithm}")
     return 0
 
 

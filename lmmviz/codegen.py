@@ -38,6 +38,13 @@ R_OPTIMIZERS: dict[str, tuple[str, str | None]] = {
     "nlopt_cobyla": ("nloptwrap", "NLOPT_LN_COBYLA"),
     "pybobyqa": ("bobyqa", None),
     "scipy_nelder_mead": ("Nelder_Mead", None),
+    # the lme4 twins (lmmviz/lme4opt.py) are their namesakes
+    "lme4:bobyqa": ("bobyqa", None),
+    "lme4:Nelder_Mead": ("Nelder_Mead", None),
+    "lme4:nloptwrap": ("nloptwrap", "NLOPT_LN_BOBYQA"),
+    "lme4:nloptwrap.NLOPT_LN_BOBYQA": ("nloptwrap", "NLOPT_LN_BOBYQA"),
+    "lme4:nloptwrap.NLOPT_LN_NELDERMEAD": ("nloptwrap", "NLOPT_LN_NELDERMEAD"),
+    "lme4:optimx.L-BFGS-B": ("optimx", "L-BFGS-B"),
 }
 
 
@@ -230,6 +237,8 @@ def r_optimizer(optimizer: str) -> tuple[str | None, str | None, str]:
     if optimizer in R_OPTIMIZERS:
         opt, alg = R_OPTIMIZERS[optimizer]
         what = f"lme4's {opt}" + (f" with {alg}" if alg else "")
+        if optimizer.startswith("lme4:"):
+            return opt, alg, f"the app used {optimizer_label(optimizer)}, lmmviz's twin of {what}"
         return opt, alg, f"same optimizer as the app: {optimizer_label(optimizer)} -> {what}"
     if optimizer == "robust":
         return None, None, (
@@ -263,6 +272,10 @@ def _r_control(r: FitRecipe, model: str) -> tuple[str, list[str]]:
             ctrl.append(f"rhobeg = {_r_num(s.initial_step)}")
         if s.xtol_abs is not None:
             ctrl.append(f"rhoend = {_r_num(s.xtol_abs)}")
+    elif opt == "optimx":
+        ctrl.append(f"method = {r_str(alg)}")
+        if s.initial_step is not None:
+            ctrl.append(f"ndeps = rep({_r_num(s.initial_step)}, {n_theta(model)})")
     elif opt == "Nelder_Mead":
         ctrl.append(f"maxfun = {s.maxeval}")
         if s.ftol_abs is not None:

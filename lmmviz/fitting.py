@@ -20,10 +20,13 @@ import pandas as pd
 from .data import Data, DataError
 from .design import Design, derive_design, make_design
 from .deviance import Deviance, internal_lambda, lambda_matrix, make_deviance, solve, theta_from_internal
+from .lme4opt import PREFIX as LME4_PREFIX
 from .optimizers import (
     REGISTRY, ROBUST, OptimizerSettings, OptSummary, get_optimizer, optimizer_label, run_optimizer,
 )
-from .results import Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow, same_optimum
+from .results import (
+    Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow, same_optimum,
+)
 from .theta import candidate_starts, lme4_start
 
 SINGULAR_TOL = 1e-4  # lme4's isSingular
@@ -400,7 +403,8 @@ def fit(
 ) -> Fit:
     """Fit ``model`` to ``data``; the robust default never stops silently in a local optimum.
 
-    ``optimizer`` is ``"robust"`` (the default) or a name from :data:`REGISTRY`.
+    ``optimizer`` is ``"robust"`` (the default) or a name from :data:`REGISTRY`, e.g. an
+    lme4 twin by lme4's name (``"lme4:bobyqa"``, ``"lme4:Nelder_Mead"``, ``"lme4:nloptwrap"``).
     """
     design, dropped = _as_design(data, model)
     if optimizer != ROBUST:
@@ -429,6 +433,17 @@ def fit_at(data: Data | Design, model: str, theta, reml: bool = True) -> Fit:
     return make_fit(design, reml, run, (run,), "none", dropped)
 
 
+def library_optimizers() -> tuple[str, ...]:
+    """lmmviz's own library optimizers (the registry without the lme4 twins)."""
+    return tuple(n for n in REGISTRY if not n.startswith(LME4_PREFIX))
+
+
+def compare_optimizers() -> tuple[str, ...]:
+    """What :func:`compare` runs by default: the lme4 twins in allFit's order, lmmviz's
+    library optimizers, and the robust default."""
+    return (*REGISTRY, ROBUST)
+
+
 def compare(
     data: Data | Design,
     model: str = "slope",
@@ -437,11 +452,14 @@ def compare(
     settings: OptimizerSettings | None = None,
     optimizers: tuple[str, ...] | None = None,
 ) -> Comparison:
-    """Fit with every registered optimizer from the same start (lme4's ``allFit``).
+    """Fit with every optimizer from the same start (lme4's ``allFit``).
 
-    ``start`` is θ, or None for lme4's start. Entries come best first, each with a
-    verdict: ``best`` (the same optimum as the lowest criterion, within 1e-3; see
-    :func:`lmmviz.results.same_optimum`), ``local optimum`` or ``failed``.
+    ``start`` is θ, or None for lme4's start (the robust default adds it to its own
+    starts). Entries list the lme4 twins first, in allFit's order, then lmmviz's own
+    optimizers and the robust default grouped by the optimum reached (best first),
+    failed runs last. Each entry has the optimum it reached (1 = lowest criterion; two
+    criteria within 1e-3 are one optimum, :func:`lmmviz.results.same_optimum`) and a
+    verdict: ``best`` (optimum 1), ``local optimum`` or ``failed`` (the message says why).
     """
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)
@@ -451,30 +469,44 @@ def compare(
     th0 = lme4_start(design) if start is None else _checked_start(design, start)
     label = "lme4 start" if start is None else "given start"
     raw: list[tuple[str, Fit | None, str]] = []
-    for name in optimizers or tuple(REGISTRY):
-        run = run_optimizer(name, f, th0, f.lower, s.with_start(th0), start_label=label)
+    for name in optimizers or compare_optimizers():
+        if name == ROBUST:
+            rs = s.with_start(None if start is None else th0)
+            best_run, runs = _robust(f, design, rs)
+            run, all_runs = best_run, runs
+        else:
+            run = run_optimizer(name, f, th0, f.lower, s.with_start(th0), start_label=label)
+            all_runs = (run,)
         if run.failed:
             raw.append((name, None, run.error or run.returnvalue))
             continue
         try:
-            raw.append((name, make_fit(design, reml, run, (run,), name, dropped), run.returnvalue))
+            raw.append((name, make_fit(design, reml, run, all_runs, name, dropped), run.returnvalue))
         except (FloatingPointError, np.linalg.LinAlgError) as err:
             raw.append((name, None, str(err)))
-    crits = [ft.criterion for _, ft, _ in raw if ft is not None]
-    best_crit = min(crits) if crits else math.nan
+    # one optimum per group of criteria within same_optimum of the group's lowest, so that
+    # optimum 1 is exactly the verdict "best" (same_basin would merge optima 0.04 apart)
+    levels: list[float] = []
+    for c in sorted(ft.criterion for _, ft, _ in raw if ft is not None):
+        if not levels or not same_optimum(c, levels[-1]):
+            levels.append(c)
     entries = []
     for name, ft, msg in raw:
+        family = "lme4" if name.startswith(LME4_PREFIX) else "lmmviz"
         if ft is None:
-            verdict = "failed"
-        elif same_optimum(ft.criterion, best_crit):
-            verdict = "best"
-        else:
-            verdict = "local optimum"
-        entries.append(ComparisonEntry(name, optimizer_label(name), verdict, ft, msg))
-    entries.sort(key=lambda e: (e.fit is None, e.fit.criterion if e.fit else 0.0))
+            entries.append(ComparisonEntry(name, optimizer_label(name), "failed", None, msg, family, 0))
+            continue
+        optimum = 1 + max(i for i, c in enumerate(levels) if c <= ft.criterion + 1e-12)
+        verdict = "best" if optimum == 1 else "local optimum"
+        entries.append(ComparisonEntry(name, optimizer_label(name), verdict, ft, msg, family, optimum))
+    twins = [e for e in entries if e.family == "lme4"]
+    own = sorted((e for e in entries if e.family != "lme4"),
+                 key=lambda e: (e.fit is None, e.optimum, e.fit.criterion if e.fit else 0.0))
+    entries = twins + own
+    best = next((e.optimizer for e in entries if e.verdict == "best"), "")
     return Comparison(
         model=design.spec.name, reml=reml, start=tuple(float(t) for t in th0), start_label=label,
-        entries=tuple(entries), best=entries[0].optimizer if entries and entries[0].fit else "",
+        entries=tuple(entries), best=best,
     )
 
 

@@ -236,6 +236,7 @@ REGISTRY: dict[str, OptimizerInfo] = {
     )
 }
 
+
 ROBUST = "robust"
 ROBUST_LABEL = "lmmviz robust default: NLopt BOBYQA from several starts, polished by Nelder-Mead"
 
@@ -252,8 +253,10 @@ def optimizer_label(name: str) -> str:
 
 
 def get_optimizer(name: str) -> OptimizerInfo:
+    from .lme4opt import ALIASES
+
     try:
-        return REGISTRY[name]
+        return REGISTRY[ALIASES.get(name, name)]
     except KeyError:
         raise ValueError(
             f"unknown optimizer {name!r}: choose one of {', '.join(optimizer_names())}"
@@ -321,3 +324,7 @@ def run_optimizer(
         error=error,
         timed_out=logged.timed_out,
     )
+
+
+# lme4's optimizers by lme4's names: lme4opt registers its twins into REGISTRY, first.
+from . import lme4opt  # noqa: E402,F401  (at the end: lme4opt imports this module)

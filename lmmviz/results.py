@@ -213,11 +213,21 @@ class ComparisonEntry:
     verdict: str  # "best", "local optimum" or "failed"
     fit: Fit | None
     message: str
+    # "lme4" for a twin of an lme4 optimizer (allFit's name), "lmmviz" for the others
+    family: str = "lmmviz"
+    # the optimum reached: 1 for the lowest criterion, 2 for the next, ...; 0 when failed
+    optimum: int = 0
+
+    @property
+    def name(self) -> str:
+        """allFit's name for an lme4 twin (``bobyqa``), the registry name otherwise."""
+        return self.optimizer[len("lme4:"):] if self.family == "lme4" else self.optimizer
 
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """lme4's ``allFit``: every optimizer from the same start, best first."""
+    """lme4's ``allFit``: every optimizer from the same start; the lme4 twins first in
+    allFit's order, then lmmviz's optimizers and the robust default by optimum reached."""
 
     model: str
     reml: bool
@@ -230,7 +240,8 @@ class Comparison:
         rows = []
         for e in self.entries:
             f = e.fit
-            row = {"optimizer": e.optimizer, "label": e.label, "verdict": e.verdict, "message": e.message}
+            row = {"optimizer": e.optimizer, "label": e.label, "family": e.family, "optimum": e.optimum,
+                   "verdict": e.verdict, "message": e.message}
             if f is not None:
                 sds = [r.sdcor for r in f.varcorr if r.var2 is None and r.grp != "Residual"]
                 row.update({
@@ -252,7 +263,7 @@ class Comparison:
             "start_label": self.start_label, "best": self.best,
             "fits": [
                 {**(e.fit.to_dict() if e.fit else {"optimizer": e.optimizer}), "verdict": e.verdict,
-                 "message": e.message, "label": e.label}
+                 "message": e.message, "label": e.label, "family": e.family, "optimum": e.optimum}
                 for e in self.entries
             ],
         }

@@ -85,23 +85,29 @@ class Facts:
     def fit_within_between(self):
         return self.lmmviz.fit(self.data, "within_between")
 
+    @property
+    def _library(self) -> tuple[str, ...]:
+        # the tour counts lmmviz's ten library optimizers; the lme4 twins are in Compare
+        return self.lmmviz.fitting.library_optimizers()
+
     @cached_property
     def compare_slope(self):
-        return self.lmmviz.compare(self.data, "slope")
+        return self.lmmviz.compare(self.data, "slope", optimizers=self._library)
 
     @cached_property
     def compare_slope_from_local(self):
         """Every optimizer started at the 101.34 optimum (lme4 2.x's allFit default)."""
-        return self.lmmviz.compare(self.data, "slope", start=self.fit_slope_pybobyqa.theta)
+        return self.lmmviz.compare(self.data, "slope", start=self.fit_slope_pybobyqa.theta,
+                                   optimizers=self._library)
 
     @cached_property
     def compare_intercept_from_one(self):
         """Every optimizer started at θ = 1 (statsmodels' start)."""
-        return self.lmmviz.compare(self.data, "intercept", start=[1.0])
+        return self.lmmviz.compare(self.data, "intercept", start=[1.0], optimizers=self._library)
 
     @cached_property
     def compare_within_between(self):
-        return self.lmmviz.compare(self.data, "within_between")
+        return self.lmmviz.compare(self.data, "within_between", optimizers=self._library)
 
     @cached_property
     def clusters(self):

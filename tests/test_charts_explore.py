@@ -113,7 +113,7 @@ def cmp_slope_entries(paths):
 
 
 def test_landscape_map_held_and_big_grid(seed, paths, cmp_slope):
-    m = L.map_2d(seed, "slope", nx=200, ny=200, third="held", held_theta=cmp_slope.entries[0].fit.theta)
+    m = L.map_2d(seed, "slope", nx=200, ny=200, third="held", held_theta=next(e for e in cmp_slope.entries if e.optimizer == cmp_slope.best).fit.theta)
     chart = C.landscape_map(m, None, show_contours=False)
     with alt.data_transformers.disable_max_rows():
         spec = chart.to_dict()
@@ -345,9 +345,10 @@ def test_compare_view_shows_the_split(tmp_path):
     at = _run(tmp_path, view="compare", model="slope")
     warn = " ".join(w.value for w in at.warning)
     assert "optimizers disagree" in warn
-    assert "**4** reached **68.07**" in warn and "**6** reached **101.34**" in warn
+    # the five lme4 twins, the ten library optimizers and the robust default
+    assert "**6** reached **68.07**" in warn and "**10** reached **101.34**" in warn
     table = at.dataframe[0].value
-    assert len(table) == 10 and set(table["optimum"]) == {"68.07 (slope -8.215)", "101.34 (slope +7.204)"}
+    assert len(table) == 16 and set(table["optimum"]) == {"68.07 (slope -8.215)", "101.34 (slope +7.204)"}
     # starting from the estimate hides the split
     at.radio(key="cmp_start_slope").set_value("estimate").run()
     assert any("All optimizers agree" in s.value for s in at.success)

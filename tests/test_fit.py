@@ -105,11 +105,17 @@ def test_compare_reproduces_both_seed_optima(cmp_slope):
     verdicts = {e.optimizer: e.verdict for e in cmp.entries}
     assert all(verdicts[o] == "best" for o in glob)
     assert all(verdicts[o] == "local optimum" for o in local)
-    # best first
-    listed = [e.fit.criterion for e in cmp.entries if e.fit]
+    # lme4's twins first, in allFit's order; then lmmviz's own and the robust default, best first
+    families = [e.family for e in cmp.entries]
+    assert families == sorted(families, key=lambda fam: fam != "lme4")
+    twins = [e.name for e in cmp.entries if e.family == "lme4"]
+    assert twins == ["bobyqa", "Nelder_Mead", "optimx.L-BFGS-B", "nloptwrap.NLOPT_LN_NELDERMEAD",
+                     "nloptwrap.NLOPT_LN_BOBYQA"]
+    listed = [e.fit.criterion for e in cmp.entries if e.fit and e.family == "lmmviz"]
     assert listed == sorted(listed)
+    assert [e.optimum for e in cmp.entries if e.family == "lmmviz"][:1] == [1]
     assert cmp.best in glob
-    assert set(cmp.table()["optimizer"]) == set(REGISTRY)
+    assert set(cmp.table()["optimizer"]) == set(REGISTRY) | {"robust"}
 
 
 def test_newuoa_on_one_parameter_fails_cleanly():
