@@ -21,7 +21,8 @@ from .data import Data, DataError
 from .design import Design, derive_design, make_design
 from .deviance import Deviance, internal_lambda, lambda_matrix, make_deviance, solve, theta_from_internal
 from .optimizers import (
-    REGISTRY, ROBUST, OptimizerSettings, OptSummary, get_optimizer, optimizer_label, run_optimizer,
+    REGISTRY, ROBUST, OptimizerFailed, OptimizerSettings, OptSummary, get_optimizer, optimizer_label,
+    run_optimizer,
 )
 from .results import Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow, same_optimum
 from .theta import candidate_starts, lme4_start
@@ -396,9 +397,14 @@ def fit(
     """
     design, dropped = _as_design(data, model)
     if optimizer != ROBUST:
-        get_optimizer(optimizer)  # an unknown name is a ValueError before any work
+        # an unknown name, or one the model cannot use, is a ValueError before any work
+        unusable = get_optimizer(optimizer).unusable_for(design.spec.n_theta, f"the {design.spec.name} model")
+        if unusable:
+            raise ValueError(f"{optimizer}: {unusable}: choose another optimizer (see `lmmviz optimizers`)")
     f = make_deviance(design, reml)
     best, runs = optimize(f, design, optimizer, settings)
+    if best.error is not None:
+        raise OptimizerFailed(f"the optimizer {optimizer} failed: {best.error}")
     if not math.isfinite(best.fmin):
         raise FloatingPointError(
             f"the optimizer {optimizer} found no point where the model can be evaluated: {best.returnvalue}"
@@ -443,7 +449,12 @@ def compare(
     th0 = lme4_start(design) if start is None else _checked_start(design, start)
     label = "lme4 start" if start is None else "given start"
     raw: list[tuple[str, Fit | None, str]] = []
+    not_run: list[tuple[str, str]] = []
     for name in optimizers or tuple(REGISTRY):
+        unusable = get_optimizer(name).unusable_for(f.n_theta, f"the {design.spec.name} model")
+        if unusable:  # left out, with the reason shown (NEWUOA on a one-θ model)
+            not_run.append((name, unusable))
+            continue
         run = run_optimizer(name, f, th0, f.lower, s.with_start(th0), start_label=label)
         if run.failed:
             raw.append((name, None, run.error or run.returnvalue))
@@ -464,6 +475,7 @@ def compare(
             verdict = "local optimum"
         entries.append(ComparisonEntry(name, optimizer_label(name), verdict, ft, msg))
     entries.sort(key=lambda e: (e.fit is None, e.fit.criterion if e.fit else 0.0))
+    entries += [ComparisonEntry(name, optimizer_label(name), "not run", None, why) for name, why in not_run]
     return Comparison(
         model=design.spec.name, reml=reml, start=tuple(float(t) for t in th0), start_label=label,
         entries=tuple(entries), best=entries[0].optimizer if entries and entries[0].fit else "",

@@ -214,6 +214,16 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
                 w.replace("\n", "") for w in ident) + ".",
             "Rescale x or y (for example to other units), or simplify the model.",
         ))
+    failed_runs = [r for r in fit.runs if r.error is not None]
+    if failed_runs:  # the robust default fits on with the other runs; say that some broke, and why
+        out.append(Diagnostic(
+            "run_failed", "problem",
+            f"{len(failed_runs)} optimizer run{'s' if len(failed_runs) > 1 else ''} failed",
+            "These runs stopped with an error and were left out: " + "; ".join(
+                f"{r.optimizer} from {r.start_label}: {r.error}" for r in failed_runs) + ".",
+            "The result comes from the other runs. An error here is not a property of your data: "
+            "please report it.",
+        ))
     if fit.optsum is not None and not fit.optsum.converged and fit.optimizer != "none":
         out.append(Diagnostic(
             "not_converged", "problem", "Optimizer did not finish",
