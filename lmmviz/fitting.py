@@ -400,7 +400,7 @@ def fit(
         # an unknown name, or one the model cannot use, is a ValueError before any work
         unusable = get_optimizer(optimizer).unusable_for(design.spec.n_theta, f"the {design.spec.name} model")
         if unusable:
-            raise ValueError(f"{optimizer}: {unusable}: choose another optimizer (see `lmmviz optimizers`)")
+            raise ValueError(f"{optimizer}: {unusable}: choose another optimizer")
     f = make_deviance(design, reml)
     best, runs = optimize(f, design, optimizer, settings)
     if best.error is not None:
