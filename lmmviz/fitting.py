@@ -439,7 +439,8 @@ def compare(
 
     ``start`` is θ, or None for lme4's start. Entries come best first, each with a
     verdict: ``best`` (the same optimum as the lowest criterion, within 1e-3; see
-    :func:`lmmviz.results.same_optimum`), ``local optimum`` or ``failed``.
+    :func:`lmmviz.results.same_optimum`), ``local optimum`` or ``failed`` (the message
+    says why); last, ``not run`` for optimizers the model cannot use (NEWUOA on one θ).
     """
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)

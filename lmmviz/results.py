@@ -210,7 +210,7 @@ class ComparisonEntry:
 
     optimizer: str
     label: str
-    verdict: str  # "best", "local optimum" or "failed"
+    verdict: str  # "best", "local optimum", "failed" or "not run" (the model cannot use it)
     fit: Fit | None
     message: str
 
