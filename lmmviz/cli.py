@@ -1,7 +1,8 @@
 """``python -m lmmviz`` / ``lmmviz``: fit, compare, list optimizers, simulate.
 
 Heavy libraries are imported inside the commands so that ``--help`` is instant.
-Exit status: 0 on success, 2 with one ``error: …`` line on bad input.
+Exit status: 0 on success, 2 with one ``error: …`` line on bad input, 1 with one
+``error: …`` line when the optimizer run failed (the line says why).
 """
 
 from __future__ import annotations
@@ -160,12 +161,7 @@ def cmd_compare(args) -> int:
     data = _load(args)
     result = compare(data, args.model, reml=not args.ml, settings=_settings(args))
     if args.json:
-        out = {"fits": [], "best": result.best}
-        for e in result.entries:
-            entry = e.fit.to_dict() if e.fit else {"optimizer": e.optimizer}
-            entry.update({"verdict": e.verdict, "message": e.message, "label": e.label,
-                          "family": e.family, "optimum": e.optimum})
-            out["fits"].append(entry)
+        out = {"fits": result.fit_dicts(), "best": result.best}  # same keys in every entry
         print(dumps(out))
         return 0
     crit = "REML" if not args.ml else "-2logLik"
@@ -195,7 +191,8 @@ def cmd_optimizers(args) -> int:
 
     print(f"{ROBUST:34s} {ROBUST_LABEL}")
     for info in REGISTRY.values():
-        print(f"{info.name:34s} {info.library}: {info.algorithm}")
+        note = f"  [{info.note}]" if info.note else ""
+        print(f"{info.name:34s} {info.library}: {info.algorithm}{note}")
     return 0
 
 
@@ -232,6 +229,13 @@ def main(argv=None) -> int:
         msg = " ".join(str(err).split()) or type(err).__name__
         print(f"error: {msg}", file=sys.stderr)
         return 2
+    except RuntimeError as err:
+        from .optimizers import OptimizerFailed  # here, so that --help does not import numpy
+
+        if not isinstance(err, OptimizerFailed):
+            raise
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)  # the input was fine; the run broke
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -22,7 +22,8 @@ from .design import Design, derive_design, make_design
 from .deviance import Deviance, internal_lambda, lambda_matrix, make_deviance, solve, theta_from_internal
 from .lme4opt import PREFIX as LME4_PREFIX
 from .optimizers import (
-    REGISTRY, ROBUST, OptimizerSettings, OptSummary, get_optimizer, optimizer_label, run_optimizer,
+    REGISTRY, ROBUST, OptimizerFailed, OptimizerSettings, OptSummary, get_optimizer, optimizer_label,
+    run_optimizer,
 )
 from .results import (
     Anova, AnovaRow, Comparison, ComparisonEntry, Diagnostic, Fit, VarCorrRow, same_optimum,
@@ -408,9 +409,14 @@ def fit(
     """
     design, dropped = _as_design(data, model)
     if optimizer != ROBUST:
-        get_optimizer(optimizer)  # an unknown name is a ValueError before any work
+        # an unknown name, or one the model cannot use, is a ValueError before any work
+        unusable = get_optimizer(optimizer).unusable_for(design.spec.n_theta, f"the {design.spec.name} model")
+        if unusable:
+            raise ValueError(f"{optimizer}: {unusable}: choose another optimizer")
     f = make_deviance(design, reml)
     best, runs = optimize(f, design, optimizer, settings)
+    if best.error is not None:
+        raise OptimizerFailed(f"the optimizer {optimizer} failed: {best.error}")
     if not math.isfinite(best.fmin):
         raise FloatingPointError(
             f"the optimizer {optimizer} found no point where the model can be evaluated: {best.returnvalue}"
@@ -459,7 +465,8 @@ def compare(
     optimizers and the robust default grouped by the optimum reached (best first),
     failed runs last. Each entry has the optimum it reached (1 = lowest criterion; two
     criteria within 1e-3 are one optimum, :func:`lmmviz.results.same_optimum`) and a
-    verdict: ``best`` (optimum 1), ``local optimum`` or ``failed`` (the message says why).
+    verdict: ``best`` (optimum 1), ``local optimum`` or ``failed`` (the message says why);
+    last, ``not run`` for optimizers the model cannot use (NEWUOA on one θ).
     """
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)
@@ -469,7 +476,12 @@ def compare(
     th0 = lme4_start(design) if start is None else _checked_start(design, start)
     label = "lme4 start" if start is None else "given start"
     raw: list[tuple[str, Fit | None, str]] = []
+    not_run: list[tuple[str, str]] = []
     for name in optimizers or compare_optimizers():
+        unusable = get_optimizer(name).unusable_for(f.n_theta, f"the {design.spec.name} model")
+        if unusable:  # left out, with the reason shown (NEWUOA on a one-θ model)
+            not_run.append((name, unusable))
+            continue
         if name == ROBUST:
             rs = s.with_start(None if start is None else th0)
             best_run, runs = _robust(f, design, rs)
@@ -502,7 +514,9 @@ def compare(
     twins = [e for e in entries if e.family == "lme4"]
     own = sorted((e for e in entries if e.family != "lme4"),
                  key=lambda e: (e.fit is None, e.optimum, e.fit.criterion if e.fit else 0.0))
-    entries = twins + own
+    entries = twins + own + [ComparisonEntry(name, optimizer_label(name), "not run", None, why,
+                                             "lme4" if name.startswith(LME4_PREFIX) else "lmmviz", 0)
+                              for name, why in not_run]
     best = next((e.optimizer for e in entries if e.verdict == "best"), "")
     return Comparison(
         model=design.spec.name, reml=reml, start=tuple(float(t) for t in th0), start_label=label,

@@ -526,7 +526,7 @@ def comparison_frame(comparison) -> pd.DataFrame:
     ``optimum`` numbers the distinct optima best first (1 = lowest criterion; runs
     near a cluster's best, :func:`lmmviz.results.same_basin`, join it) and
     ``optimum_label`` says e.g. "68.07 (slope -8.215)". Failed runs get 0 and
-    "failed".
+    "failed", optimizers left out of the comparison 0 and "not run".
     """
     t = comparison.table().copy()
     if "criterion" not in t:
@@ -551,7 +551,7 @@ def comparison_frame(comparison) -> pd.DataFrame:
         rows = t[t["optimum"] == c]
         best = rows.loc[rows["criterion"].idxmin()]
         labels[c] = f"{best['criterion']:.2f} (slope {best['slope']:+.3f})"
-    t["optimum_label"] = [labels.get(c, "failed") for c in cluster]
+    t["optimum_label"] = [labels.get(c, v) for c, v in zip(cluster, t["verdict"])]  # failed, not run
     t["start"] = comparison.start_label
     return t.sort_values(["optimum", "criterion"], key=lambda s: s.replace(0, 10**9) if s.name == "optimum" else s,
                          kind="stable").reset_index(drop=True)

@@ -80,11 +80,23 @@ class _Budget(Exception):
     """Raised inside the objective to stop a run that used up its evaluations or time."""
 
 
+class OptimizerFailed(RuntimeError):
+    """A fit's optimizer run failed: the criterion raised, or the library refused or broke."""
+
+
+# The criterion's own numerical failures: a factorization that fails, or the
+# deviance's FloatingPointError where the model cannot be evaluated at θ.
+NUMERICAL_FAILURES = (FloatingPointError, np.linalg.LinAlgError)
+
+
 class _Logged:
     """Wraps f(θ): logs every call, enforces the budget, hides non-finite values.
 
-    BOBYQA's quadratic model breaks on inf, so (as MixedModels.jl does) a failed
-    evaluation is reported to the optimizer as a large finite value.
+    BOBYQA's quadratic model breaks on inf, so (as MixedModels.jl does) a numerical
+    failure of the criterion (a non-finite value, or one of :data:`NUMERICAL_FAILURES`)
+    is reported to the optimizer as a large finite value. Any other exception is a
+    bug, not a point to step away from: it is recorded in ``failure`` and re-raised,
+    which ends the run as failed.
     """
 
     def __init__(self, f: Callable[[np.ndarray], float], maxeval: int, deadline: float):
@@ -94,6 +106,7 @@ class _Logged:
         self.thetas: list[np.ndarray] = []
         self.values: list[float] = []
         self.timed_out = False
+        self.failure: str | None = None
 
     def __call__(self, theta) -> float:
         if len(self.values) >= self.maxeval:
@@ -105,8 +118,11 @@ class _Logged:
         th = np.array(theta, dtype=float, copy=True).ravel()
         try:
             v = float(self.f(th))
-        except (FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError, ValueError):
+        except NUMERICAL_FAILURES:
             v = math.inf
+        except Exception as err:
+            self.failure = _reason(err)
+            raise
         self.thetas.append(th)
         self.values.append(v)
         if math.isfinite(v):
@@ -119,7 +135,14 @@ class _Logged:
         return self.thetas[i], self.values[i]
 
 
-# Each runner: (objective, x0, lower, upper, settings) -> (x, fval, returnvalue, converged)
+def _reason(err: BaseException) -> str:
+    """An exception as one line that always says something (some library errors have no text)."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+# Each runner: (objective, x0, lower, upper, settings) -> (x, fval, returnvalue, converged);
+# x may be None when the library gave no point (the log's best is taken).
 Runner = Callable[[Callable, np.ndarray, np.ndarray, np.ndarray, OptimizerSettings], tuple]
 
 
@@ -131,7 +154,19 @@ def _nlopt_runner(algorithm_name: str) -> Runner:
         # NLopt sizes its default initial step from the bounds: pass true infinities.
         opt.set_lower_bounds(np.asarray(lower, float))
         opt.set_upper_bounds(np.asarray(upper, float))
-        opt.set_min_objective(lambda x, grad: fun(x))
+        raised: list[Exception] = []
+
+        def objective(x, grad):
+            # An exception (the budget, or a failing criterion) is re-raised after NLopt has
+            # stopped: raised through NLopt, it reaches NEWUOA as NaN, on which it spins ~80 s.
+            try:
+                return fun(x)
+            except Exception as err:
+                raised.append(err)
+                opt.force_stop()
+                return 1e300
+
+        opt.set_min_objective(objective)
         # lme4's nloptwrap defaults, on top of nloptr's xtol_rel = 1e-4
         opt.set_xtol_abs(1e-8 if s.xtol_abs is None else s.xtol_abs)
         opt.set_ftol_abs(1e-8 if s.ftol_abs is None else s.ftol_abs)
@@ -141,7 +176,17 @@ def _nlopt_runner(algorithm_name: str) -> Runner:
         opt.set_maxeval(int(s.maxeval))
         if s.initial_step is not None:
             opt.set_initial_step(float(s.initial_step))
-        x = opt.optimize(np.asarray(x0, float))
+        try:
+            x = opt.optimize(np.asarray(x0, float))
+        except nlopt.RoundoffLimited:
+            # NLopt: rounding stopped progress, the point reached is still useful
+            return None, math.nan, "ROUNDOFF_LIMITED", False
+        except nlopt.ForcedStop:
+            if raised:
+                raise raised[0] from None
+            raise
+        if raised:  # should NLopt ever return normally after force_stop
+            raise raised[0]
         code = opt.last_optimize_result()
         names = {
             nlopt.SUCCESS: "SUCCESS", nlopt.STOPVAL_REACHED: "STOPVAL_REACHED",
@@ -214,10 +259,30 @@ class OptimizerInfo:
     library: str
     algorithm: str
     runner: Runner = field(repr=False, compare=False)
+    min_params: int = 1  # fewest θ values the algorithm accepts
 
     @property
     def label(self) -> str:
         return f"{self.library}: {self.algorithm}"
+
+    @property
+    def note(self) -> str:
+        """What a user must know before choosing it ("" when nothing)."""
+        if self.min_params > 1:
+            return (f"needs at least {_WORDS.get(self.min_params, self.min_params)} parameters: not for "
+                    "the one-θ models (random intercept, within-between)")
+        return ""
+
+    def unusable_for(self, n_params: int, model: str = "this model") -> str | None:
+        """Why it cannot run on ``n_params`` θ values, or None when it can."""
+        if n_params >= self.min_params:
+            return None
+        return (f"{self.library} {self.algorithm.split(' ')[0]} needs at least "
+                f"{_WORDS.get(self.min_params, self.min_params)} parameters; {model} has "
+                f"{_WORDS.get(n_params, n_params)} θ value{'s' if n_params != 1 else ''}")
+
+
+_WORDS = {1: "one", 2: "two", 3: "three"}
 
 
 REGISTRY: dict[str, OptimizerInfo] = {
@@ -225,7 +290,8 @@ REGISTRY: dict[str, OptimizerInfo] = {
     for info in (
         OptimizerInfo("nlopt_bobyqa", "NLopt", "BOBYQA", _nlopt_runner("LN_BOBYQA")),
         OptimizerInfo("nlopt_neldermead", "NLopt", "Nelder-Mead", _nlopt_runner("LN_NELDERMEAD")),
-        OptimizerInfo("nlopt_newuoa", "NLopt", "NEWUOA (bound)", _nlopt_runner("LN_NEWUOA_BOUND")),
+        # NEWUOA's quadratic model needs two or more variables (NLopt: invalid argument)
+        OptimizerInfo("nlopt_newuoa", "NLopt", "NEWUOA (bound)", _nlopt_runner("LN_NEWUOA_BOUND"), min_params=2),
         OptimizerInfo("nlopt_sbplx", "NLopt", "Sbplx (Subplex)", _nlopt_runner("LN_SBPLX")),
         OptimizerInfo("nlopt_cobyla", "NLopt", "COBYLA", _nlopt_runner("LN_COBYLA")),
         OptimizerInfo("pybobyqa", "Py-BOBYQA", "BOBYQA", _pybobyqa),
@@ -277,11 +343,18 @@ def run_optimizer(
     The run stops after ``settings.maxeval`` evaluations, or, as a safety, at
     ``deadline`` (a ``time.perf_counter()`` value; default ``settings.max_seconds``
     from now), after at least one evaluation. Never raises for an optimizer's own
-    failure: the summary carries ``error`` and the best point the log saw.
+    failure.
+    Never raises for a failed run: the summary then carries ``error`` (why, in one
+    line) and ``fmin`` NaN, so that no failed run passes for an optimum. A run fails
+    when the criterion raises anything but a numerical failure (see :class:`_Logged`),
+    or when the library raises (refuses its arguments, or breaks).
     """
     info = get_optimizer(name)
     s = settings or OptimizerSettings()
     x0 = np.array(start, dtype=float).ravel()
+    unusable = info.unusable_for(x0.size)
+    if unusable:  # say why, rather than the library's empty "invalid_argument"
+        raise ValueError(unusable)
     lower = np.asarray(lower, dtype=float)
     x0 = np.maximum(x0, lower)
     upper = np.full_like(lower, np.inf)
@@ -292,10 +365,9 @@ def run_optimizer(
         x, fval, ret, ok = info.runner(logged, x0, lower, upper, s)
     except _Budget as stop:
         x, fval, ret, ok = None, math.nan, str(stop), False
-    except Exception as err:  # a library's own failure is a result, not a crash
-        x, fval, ret, ok = None, math.nan, f"{type(err).__name__}: {err}", False
-        if not logged.values:
-            error = ret
+    except Exception as err:  # ends the run as failed with its reason, never as a result
+        error = logged.failure or _reason(err)
+        x, fval, ret, ok = None, math.nan, error, False
     seconds = time.perf_counter() - t0
     if logged.values:
         best_x, best_f = logged.best()
@@ -304,6 +376,8 @@ def run_optimizer(
             x, fval = best_x, best_f
     else:
         x, fval = x0, math.inf
+    if error is not None:
+        fval = math.nan  # the point is where it stopped, not an optimum
     if logged.timed_out:
         ret = "time limit reached"
     return OptSummary(

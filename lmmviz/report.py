@@ -330,6 +330,16 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             f"Rescale {x} or {fit.names['y']} (for example to other units, or centre {x}), or simplify the "
             "random effects to the random-intercept model.",
         ))
+    failed_runs = [r for r in fit.runs if r.error is not None]
+    if failed_runs:  # the robust default fits on with the other runs; say that some broke, and why
+        out.append(Diagnostic(
+            "run_failed", "problem",
+            f"{len(failed_runs)} optimizer run{'s' if len(failed_runs) > 1 else ''} failed",
+            "These runs stopped with an error and were left out: " + "; ".join(
+                f"{r.optimizer} from {r.start_label}: {r.error}" for r in failed_runs) + ".",
+            "The result comes from the other runs. An error here is not a property of your data: "
+            "please report it.",
+        ))
     cut = fit.timed_out_runs
     if cut:
         out.append(Diagnostic(

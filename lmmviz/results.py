@@ -204,13 +204,19 @@ class Fit:
         }
 
 
+# The keys of Fit.to_dict(), in order (a test keeps them in step).
+FIT_KEYS = ("model", "formula", "reml", "optimizer", "criterion", "loglik", "aic", "bic", "theta", "fixef",
+            "se", "sigma", "varcorr", "singular", "converged", "warnings", "n_obs", "n_groups",
+            "dropped_rows", "evaluations", "seconds", "x", "ranef", "diagnostics", "runs")
+
+
 @dataclass(frozen=True, eq=False)
 class ComparisonEntry:
     """One optimizer's result in :func:`lmmviz.compare`; ``fit`` is None if it failed."""
 
     optimizer: str
     label: str
-    verdict: str  # "best", "local optimum" or "failed"
+    verdict: str  # "best", "local optimum", "failed" or "not run" (the model cannot use it)
     fit: Fit | None
     message: str
     # "lme4" for a twin of an lme4 optimizer (allFit's name), "lmmviz" for the others
@@ -257,15 +263,22 @@ class Comparison:
             rows.append(row)
         return pd.DataFrame(rows)
 
+    def fit_dicts(self) -> list[dict]:
+        """One object per entry, best first, all with the same keys: :data:`FIT_KEYS`
+        (None where a run has no fit), then ``verdict``, ``message``, ``label``, ``family`` and
+        ``optimum``."""
+        out = []
+        for e in self.entries:
+            d = e.fit.to_dict() if e.fit else {**dict.fromkeys(FIT_KEYS), "model": self.model,
+                                                "reml": self.reml, "optimizer": e.optimizer}
+            out.append({**d, "verdict": e.verdict, "message": e.message, "label": e.label, "family": e.family,
+                        "optimum": e.optimum})
+        return out
+
     def to_dict(self) -> dict:
         return {
             "model": self.model, "reml": self.reml, "start": list(self.start),
-            "start_label": self.start_label, "best": self.best,
-            "fits": [
-                {**(e.fit.to_dict() if e.fit else {"optimizer": e.optimizer}), "verdict": e.verdict,
-                 "message": e.message, "label": e.label, "family": e.family, "optimum": e.optimum}
-                for e in self.entries
-            ],
+            "start_label": self.start_label, "best": self.best, "fits": self.fit_dicts(),
         }
 
 

@@ -6,12 +6,13 @@ layers and the selected subject, the open tab and the tour step. Small uploaded 
 edited data sets travel inside the link, as zlib-compressed CSV in base64url.
 
     params = encode_state(state)                   # dict[str, str], defaults left out
-    state, notices = decode_state(query_params)    # never raises
+    state, notices = decode_state(query_params)    # bad values become notices
 
 :func:`decode_state` checks every value. Anything unknown, malformed, out of range
-or oversized falls back to its default, and a notice in plain words says so; the
-notices quote user input only shortened and without control characters, and are
-meant to be shown as plain text.
+or oversized falls back to its default, and a notice in plain words names the rule
+it broke; the notices quote user input only shortened and without control
+characters, and are meant to be shown as plain text. Only those expected faults
+become notices: any other exception is a bug in the decoder and propagates.
 
 Parameters (the contract shared with the app and the guided tour):
 
@@ -87,12 +88,12 @@ SIM_PARAMS: dict[str, tuple[str, type, float, float]] = {
     "seed": ("seed", int, 0, 2**31 - 1),
 }
 MAX_SIM_ROWS = 2_000_000
-# The simulator settings as the Data tab labels them (notices name a setting as the user sees it).
+# What the Data tab calls each simulator setting (notices use the names a user sees).
 SIM_LABELS = {
-    "n": "Subjects", "m": "Observations per subject", "sp": "Spacing of subjects' doses",
-    "rg": "Each subject's dose range", "cf": "Confounding", "sl": "Within-subject slope",
-    "ssd": "SD of slopes between subjects", "sig": "Residual SD", "b0": "Baseline pain at dose 0",
-    "bsd": "SD of baselines", "seed": "Random seed",
+    "n": "the number of subjects", "m": "the number of observations per subject",
+    "sp": "the spacing of subjects' doses", "rg": "each subject's dose range", "cf": "the confounding",
+    "sl": "the within-subject slope", "ssd": "the SD of slopes between subjects", "sig": "the residual SD",
+    "b0": "the baseline pain at dose 0", "bsd": "the SD of baselines", "seed": "the random seed",
 }
 
 _OPTIMIZERS: tuple[str, ...] | None = None
@@ -169,17 +170,21 @@ def unpack_data(token: str) -> str:
         raise LinkDataError("the data in the link has characters that do not belong there")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        d = zlib.decompressobj()
+    except binascii.Error:  # a length no base64 text can have
+        raise LinkDataError("the data in the link is damaged: a character is missing or extra") from None
+    d = zlib.decompressobj()
+    try:
         text = d.decompress(raw, MAX_PACKED_BYTES)
-        if d.unconsumed_tail:
-            raise LinkDataError("the data in the link unpacks to too much text")
-        if not d.eof:
-            raise LinkDataError("the data in the link is cut short")
+    except zlib.error:
+        raise LinkDataError("the data in the link is damaged: it does not unpack") from None
+    if d.unconsumed_tail:
+        raise LinkDataError("the data in the link unpacks to too much text")
+    if not d.eof:
+        raise LinkDataError("the data in the link is cut short")
+    try:
         return text.decode("utf-8")
-    except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError) as err:
-        if isinstance(err, LinkDataError):
-            raise
-        raise LinkDataError("the data in the link is damaged") from None
+    except UnicodeDecodeError:
+        raise LinkDataError("the data in the link is not text") from None
 
 
 def count_rows(csv_text: str) -> int:
@@ -282,27 +287,39 @@ def shown(value: str, limit: int = 40) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _clean_text(value: str, limit: int) -> str | None:
+def _clean_text(value: str, limit: int) -> tuple[str | None, str | None]:
+    """(text, None) or (None, fault) with fault "empty" or "too long"."""
     s = _CONTROL.sub("", value).strip()
-    if not s or len(s) > limit:
-        return None
-    return s
+    if not s:
+        return None, "empty"
+    if len(s) > limit:
+        return None, "too long"
+    return s, None
 
 
-def _parse_float(text: str) -> float | None:
+def _read_number(text: str, whole: bool, lo: float, hi: float) -> tuple[float | None, str | None]:
+    """(value, None) or (None, fault), fault one of "not a number", "not whole", "out of range".
+
+    Infinities are numbers out of range; integers are read through float, exact for
+    every range used here (and int() of a 5,000-digit text would raise)."""
     try:
         v = float(text.strip())
-    except (ValueError, AttributeError):
-        return None
-    return v if math.isfinite(v) else None
+    except ValueError:
+        return None, "not a number"
+    if math.isnan(v):
+        return None, "not a number"
+    if whole and math.isfinite(v) and not v.is_integer():
+        return None, "not whole"
+    if not lo <= v <= hi:
+        return None, "out of range"
+    return (int(v) if whole else v), None
 
 
-def _parse_int(text: str) -> int | None:
-    t = text.strip()
-    if not re.fullmatch(r"[+-]?\d{1,12}", t):
-        v = _parse_float(t)
-        return int(v) if v is not None and v.is_integer() and abs(v) < 1e12 else None
-    return int(t)
+def _number_rule(label: str, fault: str, whole: bool, lo: float, hi: float) -> str:
+    """The rule a number broke, in words."""
+    if fault == "out of range":
+        return f"{label} must be between {_readable(lo)} and {_readable(hi)}"
+    return f"{label} must be a {'whole ' if whole else ''}number"
 
 
 def _single(params: Mapping, key: str, notices: list[str]) -> str | None:
@@ -320,17 +337,15 @@ def _single(params: Mapping, key: str, notices: list[str]) -> str | None:
 
 
 def decode_state(params: Mapping[str, str | list[str]]) -> tuple[State, list[str]]:
-    """Query parameters -> (State, notices). Never raises.
+    """Query parameters -> (State, notices).
 
     Each bad value falls back to its default, with a notice saying which parameter
-    was ignored and why. Unknown parameters are reported and ignored.
+    was ignored and which rule it broke. Unknown parameters are reported and ignored.
+    Every fault a link can carry is checked for explicitly, so nothing is caught
+    wholesale here: an exception means a bug in the decoder, not a bad link.
     """
     notices: list[str] = []
-    try:
-        return _decode(params, notices), notices
-    except Exception as err:  # pragma: no cover - a last guard: links must never break the page
-        notices.append(f"The link could not be read ({type(err).__name__}); the defaults are shown.")
-        return DEFAULT, notices
+    return _decode(params, notices), notices
 
 
 def _decode(params: Mapping, notices: list[str]) -> State:
@@ -344,6 +359,7 @@ def _decode(params: Mapping, notices: list[str]) -> State:
     s: dict = {}
 
     def bad(key: str, why: str, default) -> None:
+        """A notice naming the parameter, the rule it broke and the default used instead."""
         value = get[key]
         notices.append(f"Ignored {key}=“{shown(value)}” in the link: {why}; using {default}.")
 
@@ -364,15 +380,11 @@ def _decode(params: Mapping, notices: list[str]) -> State:
         text = get[key]
         if text is None:
             continue
-        v = _parse_int(text) if kind is int else _parse_float(text)
-        default = getattr(DEFAULT.sim, name)
-        label = f"the simulator's “{SIM_LABELS[key]}”"
-        if v is None:
-            bad(key, f"{label} must be a {'whole ' if kind is int else ''}number", default)
-        elif not lo <= v <= hi:
-            bad(key, f"{label} must be between {_readable(lo)} and {_readable(hi)}", default)
-        else:
+        v, fault = _read_number(text, kind is int, lo, hi)
+        if fault is None:
             sim_values[name] = kind(v)
+        else:
+            bad(key, _number_rule(SIM_LABELS[key], fault, kind is int, lo, hi), _num(getattr(DEFAULT.sim, name)))
     if sim_values:
         sim = replace(DEFAULT.sim, **sim_values)
         if sim.n_subjects * sim.n_obs > MAX_SIM_ROWS:
@@ -380,11 +392,7 @@ def _decode(params: Mapping, notices: list[str]) -> State:
                 f"Ignored the simulator size in the link: {sim.n_subjects:,} subjects × {sim.n_obs:,} "
                 f"observations exceeds {MAX_SIM_ROWS:,} rows; using the default size.")
             sim = replace(sim, n_subjects=DEFAULT.sim.n_subjects, n_obs=DEFAULT.sim.n_obs)
-        try:
-            sim.check()
-        except ValueError as err:
-            notices.append(f"Ignored the simulator settings in the link: {err}; using the defaults.")
-            sim = DEFAULT.sim
+        sim.check()  # the ranges above imply every rule of check(): a failure is a bug
         s["sim"] = sim
     # data in the link
     token = get["data"]
@@ -400,9 +408,11 @@ def _decode(params: Mapping, notices: list[str]) -> State:
     for key in ("y", "x", "g"):
         v = get[key]
         if v is not None:
-            t = _clean_text(v, MAX_TEXT)
-            if t is None:
-                bad(key, "a column name must be 1 to 200 printable characters", "a guessed column")
+            t, fault = _clean_text(v, MAX_TEXT)
+            if fault == "empty":
+                bad(key, "a column name must have at least one printable character", "a guessed column")
+            elif fault == "too long":
+                bad(key, f"a column name must be at most {MAX_TEXT} characters", "a guessed column")
             else:
                 s[key] = t
     if s.get("src") in ("upload", "edited") and "data" not in s:
@@ -425,59 +435,75 @@ def _decode(params: Mapping, notices: list[str]) -> State:
             s["ml"] = False
         else:
             bad("ml", "the fitting method (“Fit by”) must be 1 (maximum likelihood) or 0 (REML)", "REML")
-    choice("opt", optimizer_choices(), "no optimizer has that name", "the robust default")
+    choice("opt", optimizer_choices(), "no optimizer has that name (the Optimizer list in the sidebar "
+           "shows them)", "the robust default")
     start = get["start"]
     if start is not None:
         parts = [p for p in start.split(",") if p.strip()]
-        vals = [_parse_float(p) for p in parts]
-        if not parts or len(parts) > MAX_START or any(v is None or abs(v) > 1e8 for v in vals):
-            bad("start", f"start θ must be 1 to {MAX_START} finite numbers, comma-separated", "lme4's start")
+        read = [_read_number(p, False, -1e8, 1e8) for p in parts]
+        faults = {fault for _, fault in read}
+        if not parts:
+            bad("start", "start θ must be numbers separated by commas", "lme4's start")
+        elif len(parts) > MAX_START:
+            bad("start", f"start θ has at most {MAX_START} numbers (3 for the random-slope model)",
+                "lme4's start")
+        elif "not a number" in faults:
+            bad("start", "start θ must be numbers separated by commas", "lme4's start")
+        elif "out of range" in faults:
+            bad("start", "each start θ value must be between -100000000 and 100000000", "lme4's start")
         else:
-            s["start"] = tuple(vals)
+            s["start"] = tuple(v for v, _ in read)
     for key, what in (("step", "the initial step"), ("ftol", "the tolerance on the criterion"),
                       ("xtol", "the tolerance on θ")):
         text = get[key]
         if text is None:
             continue
-        v = _parse_float(text)
-        if v is None or not 0 < v <= 1e6:
+        v, fault = _read_number(text, False, -math.inf, 1e6)
+        if fault == "not a number":
+            bad(key, f"{what} must be a number", "the optimizer's default")
+        elif fault == "out of range":
+            bad(key, f"{what} must be at most 1000000", "the optimizer's default")
+        elif v <= 0:
             bad(key, f"{what} must be a positive number", "the optimizer's default")
         else:
             s[key] = v
     maxeval = get["maxeval"]
     if maxeval is not None:
-        v = _parse_int(maxeval)
-        if v is None or not 1 <= v <= MAX_MAXEVAL:
-            bad("maxeval", f"the maximum number of evaluations must be a whole number from 1 to {MAX_MAXEVAL:,}",
-                f"{DEFAULT.maxeval:,}")
-        else:
+        v, fault = _read_number(maxeval, True, 1, MAX_MAXEVAL)
+        if fault is None:
             s["maxeval"] = v
+        else:
+            bad("maxeval", _number_rule("the maximum number of evaluations", fault, True, 1, MAX_MAXEVAL),
+                f"{DEFAULT.maxeval:,}")
     # chart and page
     layers = get["layers"]
     if layers is not None:
-        s["layers"] = _parse_list(layers, LAYERS, "layers", notices, DEFAULT.layers)
+        s["layers"] = _parse_list(layers, LAYERS, "chart layers", notices, DEFAULT.layers)
     sel = get["sel"]
     if sel is not None:
-        t = _clean_text(sel, MAX_TEXT)
-        if t is None:
-            bad("sel", "a subject label must be 1 to 200 printable characters", "no selection")
+        t, fault = _clean_text(sel, MAX_TEXT)
+        if fault == "empty":
+            bad("sel", "a subject label must have at least one printable character", "no selection")
+        elif fault == "too long":
+            bad("sel", f"a subject label must be at most {MAX_TEXT} characters", "no selection")
         else:
             s["sel"] = t
     choice("tab", TABS, f"the tab must be one of {', '.join(TABS)}", "the Fit tab")
     tour = get["tour"]
     if tour is not None:
-        v = _parse_int(tour)
-        if v is None or not 1 <= v <= TOUR_STEPS:
-            bad("tour", f"the tour step must be a whole number from 1 to {TOUR_STEPS}", "no tour")
-        else:
+        v, fault = _read_number(tour, True, 1, TOUR_STEPS)
+        if fault is None:
             s["tour"] = v
+        else:
+            bad("tour", _number_rule("the tour step", fault, True, 1, TOUR_STEPS), "no tour")
     for key in ("xlab", "ylab"):
         v = get[key]
         if v is not None:
-            t = _clean_text(v, MAX_LABEL_TEXT)
-            if t is None and v.strip():
-                bad(key, f"an axis label must be at most {MAX_LABEL_TEXT} printable characters",
-                    "the column name")
+            t, fault = _clean_text(v, MAX_LABEL_TEXT)
+            if fault == "too long":
+                bad(key, f"an axis label must be at most {MAX_LABEL_TEXT} characters", "the column name")
+            elif fault == "empty" and v.strip():  # blank means no label; control characters only do not
+                bad(key, "an axis label must have at least one printable character", "the column name")
             elif t is not None:
                 s[key] = t
     return replace(DEFAULT, **s)

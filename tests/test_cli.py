@@ -94,11 +94,11 @@ def test_compare_json_reproduces_both_seed_optima():
     assert out["best"] == next(f["optimizer"] for f in fits if f["verdict"] == "best")
     # lme4's twins first (allFit's order), then lmmviz's own optimizers best first
     assert [f["family"] for f in fits][:5] == ["lme4"] * 5 and fits[0]["optimizer"] == "lme4:bobyqa"
-    crits = [f["criterion"] for f in fits if f["verdict"] != "failed" and f["family"] == "lmmviz"]
+    crits = [f["criterion"] for f in fits if f["criterion"] is not None and f["family"] == "lmmviz"]
     assert crits == sorted(crits), "lmmviz's fits are not best first"
-    assert all(f["verdict"] in ("best", "local optimum", "failed") for f in fits)
+    assert all(f["verdict"] in ("best", "local optimum", "failed", "not run") for f in fits)
     for f in fits:
-        if f["verdict"] != "failed":
+        if f["criterion"] is not None:
             assert STABLE_KEYS <= set(f)
     # lme4's global optimum and its local one (lme4's own default stops there).
     assert any(abs(f["criterion"] - 68.07) < 0.01 and abs(f["fixef"]["dosage"] + 8.215) < 0.01
@@ -119,6 +119,47 @@ def test_optimizers_lists_names_with_library_and_algorithm():
         assert name in lines, name
         lib, _, algorithm = lines[name].partition(":")
         assert lib.strip() == library and algorithm.strip(), lines[name]
+
+
+NEWUOA_WHY = "NLopt NEWUOA needs at least two parameters"
+
+
+@pytest.mark.parametrize("model", ["intercept", "within_between"])
+def test_newuoa_on_a_one_theta_model_says_why(model):
+    # NLopt itself refuses with an empty "invalid_argument: ".
+    line = assert_usage_error(run("fit", str(SEED), *SEED_COLS, "--model", model, "--optimizer", "nlopt_newuoa"),
+                              NEWUOA_WHY)
+    assert f"the {model} model has one θ value" in line and "choose another optimizer" in line
+
+
+def test_optimizers_note_what_newuoa_cannot_fit():
+    p = run("optimizers")
+    lines = {ln.split()[0]: ln for ln in p.stdout.decode().splitlines() if ln.strip()}
+    assert "needs at least two parameters: not for the one-θ models" in lines["nlopt_newuoa"]
+    assert sum("needs at least" in ln for ln in lines.values()) == 1  # only NEWUOA has a limit
+
+
+def test_compare_leaves_newuoa_out_of_one_theta_models_with_the_reason():
+    p = run("compare", str(SEED), *SEED_COLS, "--model", "intercept")
+    assert p.returncode == 0, p.stderr
+    row = next(ln for ln in p.stdout.decode().splitlines() if ln.startswith("nlopt_newuoa"))
+    assert row.split()[1:3] == ["not", "run"]
+    assert row.endswith(NEWUOA_WHY + "; the intercept model has one θ value")
+
+
+def test_compare_json_entries_all_have_the_same_keys():
+    p = run("compare", str(SEED), *SEED_COLS, "--model", "intercept", "--json")
+    assert p.returncode == 0, p.stderr
+    fits = json.loads(p.stdout)["fits"]
+    assert len({tuple(f) for f in fits}) == 1, [sorted(f) for f in fits]
+    assert STABLE_KEYS <= set(fits[0])
+    left_out = [f for f in fits if f["verdict"] == "not run"]
+    assert [f["optimizer"] for f in left_out] == ["nlopt_newuoa"]
+    f = left_out[0]
+    assert f["criterion"] is None and f["fixef"] is None and f["theta"] is None and f["converged"] is None
+    assert f["model"] == "intercept" and f["reml"] is True and f["message"].startswith(NEWUOA_WHY)
+    # the other nine reach lme4's optimum, 77.41
+    assert all(abs(g["criterion"] - 77.4113) < 1e-3 for g in fits if g is not f)
 
 
 def test_fit_with_a_named_optimizer():

@@ -118,11 +118,17 @@ def test_compare_reproduces_both_seed_optima(cmp_slope):
     assert set(cmp.table()["optimizer"]) == set(REGISTRY) | {"robust"}
 
 
-def test_newuoa_on_one_parameter_fails_cleanly():
+def test_newuoa_is_left_out_of_one_parameter_comparisons_with_the_reason():
     cmp = lmmviz.compare(lmmviz.seed(), "intercept")
-    e = next(e for e in cmp.entries if e.optimizer == "nlopt_newuoa")
-    assert e.verdict == "failed" and e.fit is None and e.message
+    e = cmp.entries[-1]
+    assert (e.optimizer, e.verdict, e.fit) == ("nlopt_newuoa", "not run", None)
+    assert e.message == "NLopt NEWUOA needs at least two parameters; the intercept model has one θ value"
     assert cmp.entries[0].fit.criterion == pytest.approx(77.4113, abs=1e-4)
+    with pytest.raises(ValueError, match="nlopt_newuoa: NLopt NEWUOA needs at least two parameters; the "
+                                         "within_between model has one θ value: choose another optimizer"):
+        lmmviz.fit(lmmviz.seed(), "within_between", optimizer="nlopt_newuoa")
+    # two θ are enough: the uncorrelated model runs it
+    assert lmmviz.fit(lmmviz.seed(), "uncorrelated", optimizer="nlopt_newuoa").optsum.error is None
 
 
 def test_fit_log_records_every_evaluation():

@@ -113,49 +113,94 @@ def test_damaged_and_oversized_data_tokens_are_refused():
         unpack_data("A" * 50_000)
 
 
+NOT_ZLIB = base64.urlsafe_b64encode(b"this is not zlib data at all").decode().rstrip("=")
+NOT_UTF8 = base64.urlsafe_b64encode(zlib.compress(b"g,x,y\n\xff\xfe,1,2\n")).decode().rstrip("=")
+MANY_ROWS = pack_data("g,x,y\n" + "a,1,2\n" * 1001)
+
+# (link parameters, what the rule guards, words of the notice that rule gives,
+#  the value the page keeps for it when that is not the default)
 TAMPERED = [
-    ({"n": "abc"}, "n"),
-    ({"n": "1e9"}, "n"),
-    ({"n": "-5"}, "n"),
-    ({"sig": "nan"}, "sig"),
-    ({"sig": "inf"}, "sig"),
-    ({"sp": "1e400"}, "sp"),
-    ({"seed": "1.5"}, "seed"),
-    ({"src": "sim", "n": "20000", "m": "1000"}, "simulator size"),
-    ({"opt": "evil; rm -rf /"}, "opt"),
-    ({"opt": "<script>alert(1)</script>"}, "opt"),
-    ({"models": "foo"}, "models"),
-    ({"models": "slope,<img src=x>"}, "models"),
-    ({"tab": "<script>"}, "tab"),
-    ({"tour": "99"}, "tour"),
-    ({"tour": "two"}, "tour"),
-    ({"start": "1,2,3,4"}, "start"),
-    ({"start": "a,b"}, "start"),
-    ({"start": "1e300"}, "start"),
-    ({"maxeval": "0"}, "maxeval"),
-    ({"maxeval": "1000000000000"}, "maxeval"),
-    ({"step": "-1"}, "step"),
-    ({"ftol": "zero"}, "ftol"),
-    ({"ml": "maybe"}, "ml"),
-    ({"src": "ftp"}, "src"),
-    ({"preset": "nope"}, "preset"),
-    ({"src": "upload", "data": "!!!***"}, "data"),
-    ({"src": "upload", "data": "A" * 30_000}, "data"),
-    ({"sel": "x" * 1000}, "sel"),
-    ({"xlab": "y" * 500}, "xlab"),
-    ({"y": "\x00\x01"}, "y"),
-    ({"tab": ["data", "fit"]}, "tab"),
-    ({"utm_source": "mail"}, "unknown"),
-    ({"layers": "points,glitter"}, "layers"),
+    ({"n": "abc"}, "n", "n=“abc” in the link: the number of subjects must be a whole number; using 3"),
+    ({"n": "1e9"}, "n", "n=“1e9” in the link: the number of subjects must be between 2 and 20000"),
+    ({"n": "-5"}, "n", "n=“-5” in the link: the number of subjects must be between 2 and 20000"),
+    ({"n": "9" * 5000}, "n", "the number of subjects must be between 2 and 20000"),
+    ({"m": "2.5"}, "m", "the number of observations per subject must be a whole number"),
+    ({"sig": "nan"}, "sig", "sig=“nan” in the link: the residual SD must be a number; using 3"),
+    ({"sig": "inf"}, "sig", "sig=“inf” in the link: the residual SD must be between 0 and 1000000"),
+    ({"sp": "1e400"}, "sp", "the spacing of subjects' doses must be between -1000000 and 1000000"),
+    ({"seed": "1.5"}, "seed", "seed=“1.5” in the link: the random seed must be a whole number; using 1"),
+    ({"src": "sim", "n": "20000", "m": "1000"}, "simulator size",
+     "20,000 subjects × 1,000 observations exceeds 2,000,000 rows; using the default size"),
+    ({"opt": "evil; rm -rf /"}, "opt", "opt=“evil; rm -rf /” in the link: no optimizer has that name"),
+    ({"opt": "<script>alert(1)</script>"}, "opt", "no optimizer has that name"),
+    ({"models": "foo"}, "models", "unknown models in the link: “foo” (known: pooled, per_group, intercept, "
+                                  "slope, uncorrelated, within_between); using the defaults."),
+    ({"models": "slope,<img src=x>"}, "models", "unknown models in the link: “<img src=x>” (known:"),
+    ({"tab": "<script>"}, "tab", "tab=“<script>” in the link: the tab must be one of fit, data, compare"),
+    ({"tour": "99"}, "tour", "tour=“99” in the link: the tour step must be between 1 and 7; using no tour"),
+    ({"tour": "two"}, "tour", "tour=“two” in the link: the tour step must be a whole number"),
+    ({"start": "1,2,3,4"}, "start", "start θ has at most 3 numbers"),
+    ({"start": "a,b"}, "start", "start=“a,b” in the link: start θ must be numbers separated by commas"),
+    ({"start": ","}, "start", "start θ must be numbers separated by commas"),
+    ({"start": "1e300"}, "start", "each start θ value must be between -100000000 and 100000000"),
+    ({"maxeval": "0"}, "maxeval", "the maximum number of evaluations must be between 1 and 100000; using 10,000"),
+    ({"maxeval": "1000000000000"}, "maxeval", "the maximum number of evaluations must be between 1 and 100000"),
+    ({"maxeval": "12.5"}, "maxeval", "the maximum number of evaluations must be a whole number"),
+    ({"step": "-1"}, "step", "step=“-1” in the link: the initial step must be a positive number"),
+    ({"step": "1e7"}, "step", "the initial step must be at most 1000000"),
+    ({"ftol": "zero"}, "ftol", "ftol=“zero” in the link: the tolerance on the criterion must be a number"),
+    ({"xtol": "0"}, "xtol", "the tolerance on θ must be a positive number"),
+    ({"ml": "maybe"}, "ml", "ml=“maybe” in the link: the fitting method must be 1 (maximum likelihood) or 0 (REML)"),
+    ({"src": "ftp"}, "src", "src=“ftp” in the link: the data source must be one of seed, preset, sim"),
+    ({"preset": "nope"}, "preset", "preset=“nope” in the link: the preset must be one of classic"),
+    ({"src": "upload", "data": "!!!***"}, "data", "the data in the link has characters that do not belong there"),
+    ({"src": "upload", "data": "A" * 30_000}, "data", "the data in the link is too long (30,000 characters)"),
+    ({"src": "upload", "data": "AAAAA"}, "data", "the data in the link is damaged: a character is missing or extra"),
+    ({"src": "upload", "data": NOT_ZLIB}, "data", "the data in the link is damaged: it does not unpack"),
+    ({"src": "upload", "data": pack_data(SEED_CSV)[:-8]}, "data", "the data in the link is cut short"),
+    ({"src": "upload", "data": NOT_UTF8}, "data", "the data in the link is not text"),
+    ({"src": "upload", "data": MANY_ROWS}, "data", "the data in the link has 1,001 rows, more than a link carries"),
+    ({"src": "upload"}, "src", "This link was made with an uploaded file that is not inside the link"),
+    ({"sel": "x" * 1000}, "sel", "a subject label must be at most 200 characters; using no selection"),
+    ({"sel": "\x01"}, "sel", "a subject label must have at least one printable character"),
+    ({"xlab": "y" * 500}, "xlab", "an axis label must be at most 80 characters; using the column name"),
+    ({"ylab": "\x00"}, "ylab", "an axis label must have at least one printable character"),
+    ({"y": "\x00\x01"}, "y", "y=“??” in the link: a column name must have at least one printable character"),
+    ({"g": "g" * 201}, "g", "a column name must be at most 200 characters; using a guessed column"),
+    ({"tab": ["data", "fit"]}, "tab", "The link gives “tab” 2 times; the last value was used."),
+    ({"utm_source": "mail"}, "unknown", "Ignored unknown link parameter “utm_source”."),
+    ({"layers": "points,glitter"}, "layers", "unknown chart layers in the link: “glitter” (known: points,"),
 ]
+# What the page keeps where the link's value was partly usable.
+KEPT = {"models": ("slope",), "layers": ("points",)}
 
 
-@pytest.mark.parametrize("params,what", TAMPERED, ids=[w + str(i) for i, (_, w) in enumerate(TAMPERED)])
-def test_tampered_links_fall_back_with_a_notice(params, what):
+def kept(state: State, what: str):
+    """The value of what a tampered parameter controls."""
+    if what in SIM_PARAMS:
+        return getattr(state.sim, SIM_PARAMS[what][0])
+    if what == "simulator size":
+        return state.sim.n_subjects, state.sim.n_obs
+    if what == "unknown":
+        return state
+    return getattr(state, what)
+
+
+@pytest.mark.parametrize("params,what,notice", TAMPERED, ids=[w + str(i) for i, (_, w, _) in enumerate(TAMPERED)])
+def test_tampered_links_fall_back_with_the_notice_of_their_rule(params, what, notice):
     state, notices = decode_state(params)
-    assert notices, f"no notice for {params}"
-    assert isinstance(state, State)
+    assert any(notice in n for n in notices), notices
+    # the value the rule guards falls back (or keeps only its good part)
+    if what == "tab" and isinstance(params["tab"], list):
+        assert state.tab == "fit"
+    elif what in KEPT and "," in params[what]:
+        assert kept(state, what) == KEPT[what]
+    else:
+        assert kept(state, what) == kept(DEFAULT, what)
     assert all("\x00" not in n and "\n" not in n and len(n) < 600 for n in notices)
+    # notices use the names a user sees, never the settings' field names
+    internal = {f.name for f in fields(SimulationSettings)} - {"seed", "slope", "intercept", "confounding"}
+    assert not any(name in n for n in notices for name in internal), notices
     # the page never ends up with a value outside the schema
     assert state.src in ("seed", "preset", "sim", "upload", "edited")
     assert state.opt in lmmviz.optimizer_names()
@@ -163,6 +208,16 @@ def test_tampered_links_fall_back_with_a_notice(params, what):
     assert state.tab in TABS and (state.tour is None or 1 <= state.tour <= 7)
     assert 1 <= state.maxeval <= 100_000
     state.sim.check()
+
+
+def test_a_bug_in_the_decoder_is_raised_not_turned_into_defaults(monkeypatch):
+    # Only the faults a link can carry become notices; anything else must surface.
+    def broken():
+        raise RuntimeError("registry broken")
+
+    monkeypatch.setattr("lmmviz.share.optimizer_choices", broken)
+    with pytest.raises(RuntimeError, match="registry broken"):
+        decode_state({"opt": "pybobyqa"})
 
 
 def test_each_bad_value_keeps_the_good_ones():

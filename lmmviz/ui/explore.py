@@ -230,8 +230,10 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
     for _, g in groups:
         best = g.loc[g["criterion"].idxmin()]
         parts.append(f"**{len(g)}** reached **{best['criterion']:.2f}** (slope {signed(best['slope'])})")
-    failed = int((frame["optimum"] == 0).sum())
-    text = "; ".join(parts) + (f"; {failed} failed" if failed else "") + "."
+    failed = int((frame["verdict"] == "failed").sum())
+    not_run = int((frame["verdict"] == "not run").sum())
+    text = "; ".join(parts) + (f"; {failed} failed" if failed else "") + (
+        f"; {not_run} not run (see the table)" if not_run else "") + "."
     if len(parts) > 1:
         st.warning(f"The optimizers disagree: {text} The lowest criterion is the estimate; the others stopped "
                    "at local optima, although each reported success.", icon=":material/call_split:")
