@@ -478,7 +478,8 @@ def compare(
     raw: list[tuple[str, Fit | None, str]] = []
     not_run: list[tuple[str, str]] = []
     for name in optimizers or compare_optimizers():
-        unusable = get_optimizer(name).unusable_for(f.n_theta, f"the {design.spec.name} model")
+        unusable = None if name == ROBUST else get_optimizer(name).unusable_for(f.n_theta,
+                                                                                 f"the {design.spec.name} model")
         if unusable:  # left out, with the reason shown (NEWUOA on a one-θ model)
             not_run.append((name, unusable))
             continue

@@ -90,10 +90,10 @@ SIM_PARAMS: dict[str, tuple[str, type, float, float]] = {
 MAX_SIM_ROWS = 2_000_000
 # What the Data tab calls each simulator setting (notices use the names a user sees).
 SIM_LABELS = {
-    "n": "the number of subjects", "m": "the number of observations per subject",
-    "sp": "the spacing of subjects' doses", "rg": "each subject's dose range", "cf": "the confounding",
-    "sl": "the within-subject slope", "ssd": "the SD of slopes between subjects", "sig": "the residual SD",
-    "b0": "the baseline pain at dose 0", "bsd": "the SD of baselines", "seed": "the random seed",
+    "n": "Subjects", "m": "Observations per subject", "sp": "Spacing of subjects' doses",
+    "rg": "Each subject's dose range", "cf": "Confounding", "sl": "Within-subject slope",
+    "ssd": "SD of slopes between subjects", "sig": "Residual SD", "b0": "Baseline pain at dose 0",
+    "bsd": "SD of baselines", "seed": "Random seed",
 }
 
 _OPTIMIZERS: tuple[str, ...] | None = None
@@ -384,7 +384,7 @@ def _decode(params: Mapping, notices: list[str]) -> State:
         if fault is None:
             sim_values[name] = kind(v)
         else:
-            bad(key, _number_rule(SIM_LABELS[key], fault, kind is int, lo, hi), _num(getattr(DEFAULT.sim, name)))
+            bad(key, _number_rule(f"the simulator's “{SIM_LABELS[key]}”", fault, kind is int, lo, hi), _num(getattr(DEFAULT.sim, name)))
     if sim_values:
         sim = replace(DEFAULT.sim, **sim_values)
         if sim.n_subjects * sim.n_obs > MAX_SIM_ROWS:

@@ -143,7 +143,7 @@ def test_compare_leaves_newuoa_out_of_one_theta_models_with_the_reason():
     p = run("compare", str(SEED), *SEED_COLS, "--model", "intercept")
     assert p.returncode == 0, p.stderr
     row = next(ln for ln in p.stdout.decode().splitlines() if ln.startswith("nlopt_newuoa"))
-    assert row.split()[1:3] == ["not", "run"]
+    assert row.split()[1:4] == ["-", "not", "run"]
     assert row.endswith(NEWUOA_WHY + "; the intercept model has one θ value")
 
 

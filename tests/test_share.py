@@ -10,6 +10,7 @@ import pytest
 
 import lmmviz
 from lmmviz.data import SimulationSettings
+from lmmviz.share import _num  # noqa: E402  the notice shows defaults as the link writes them
 from lmmviz.share import (
     DEFAULT, LAYERS, MAX_LINK_ROWS, MODEL_KEYS, SIM_PARAMS, TABS, LinkDataError, State, count_rows,
     decode_state, encode_state, fits_in_link, pack_data, query_string, share_url, shown, unpack_data,
@@ -120,15 +121,15 @@ MANY_ROWS = pack_data("g,x,y\n" + "a,1,2\n" * 1001)
 # (link parameters, what the rule guards, words of the notice that rule gives,
 #  the value the page keeps for it when that is not the default)
 TAMPERED = [
-    ({"n": "abc"}, "n", "n=“abc” in the link: the number of subjects must be a whole number; using 3"),
-    ({"n": "1e9"}, "n", "n=“1e9” in the link: the number of subjects must be between 2 and 20000"),
-    ({"n": "-5"}, "n", "n=“-5” in the link: the number of subjects must be between 2 and 20000"),
-    ({"n": "9" * 5000}, "n", "the number of subjects must be between 2 and 20000"),
-    ({"m": "2.5"}, "m", "the number of observations per subject must be a whole number"),
-    ({"sig": "nan"}, "sig", "sig=“nan” in the link: the residual SD must be a number; using 3"),
-    ({"sig": "inf"}, "sig", "sig=“inf” in the link: the residual SD must be between 0 and 1000000"),
-    ({"sp": "1e400"}, "sp", "the spacing of subjects' doses must be between -1000000 and 1000000"),
-    ({"seed": "1.5"}, "seed", "seed=“1.5” in the link: the random seed must be a whole number; using 1"),
+    ({"n": "abc"}, "n", "n=“abc” in the link: the simulator's “Subjects” must be a whole number; using 3"),
+    ({"n": "1e9"}, "n", "n=“1e9” in the link: the simulator's “Subjects” must be between 2 and 20,000"),
+    ({"n": "-5"}, "n", "n=“-5” in the link: the simulator's “Subjects” must be between 2 and 20,000"),
+    ({"n": "9" * 5000}, "n", "the simulator's “Subjects” must be between 2 and 20,000"),
+    ({"m": "2.5"}, "m", "the simulator's “Observations per subject” must be a whole number"),
+    ({"sig": "nan"}, "sig", "sig=“nan” in the link: the simulator's “Residual SD” must be a number; using 3"),
+    ({"sig": "inf"}, "sig", "sig=“inf” in the link: the simulator's “Residual SD” must be between 0 and 1,000,000"),
+    ({"sp": "1e400"}, "sp", "the simulator's “Spacing of subjects' doses” must be between −1,000,000 and 1,000,000"),
+    ({"seed": "1.5"}, "seed", "seed=“1.5” in the link: the simulator's “Random seed” must be a whole number; using 1"),
     ({"src": "sim", "n": "20000", "m": "1000"}, "simulator size",
      "20,000 subjects × 1,000 observations exceeds 2,000,000 rows; using the default size"),
     ({"opt": "evil; rm -rf /"}, "opt", "opt=“evil; rm -rf /” in the link: no optimizer has that name"),
@@ -143,14 +144,14 @@ TAMPERED = [
     ({"start": "a,b"}, "start", "start=“a,b” in the link: start θ must be numbers separated by commas"),
     ({"start": ","}, "start", "start θ must be numbers separated by commas"),
     ({"start": "1e300"}, "start", "each start θ value must be between -100000000 and 100000000"),
-    ({"maxeval": "0"}, "maxeval", "the maximum number of evaluations must be between 1 and 100000; using 10,000"),
-    ({"maxeval": "1000000000000"}, "maxeval", "the maximum number of evaluations must be between 1 and 100000"),
+    ({"maxeval": "0"}, "maxeval", "the maximum number of evaluations must be between 1 and 100,000; using 10,000"),
+    ({"maxeval": "1000000000000"}, "maxeval", "the maximum number of evaluations must be between 1 and 100,000"),
     ({"maxeval": "12.5"}, "maxeval", "the maximum number of evaluations must be a whole number"),
     ({"step": "-1"}, "step", "step=“-1” in the link: the initial step must be a positive number"),
     ({"step": "1e7"}, "step", "the initial step must be at most 1000000"),
     ({"ftol": "zero"}, "ftol", "ftol=“zero” in the link: the tolerance on the criterion must be a number"),
     ({"xtol": "0"}, "xtol", "the tolerance on θ must be a positive number"),
-    ({"ml": "maybe"}, "ml", "ml=“maybe” in the link: the fitting method must be 1 (maximum likelihood) or 0 (REML)"),
+    ({"ml": "maybe"}, "ml", "ml=“maybe” in the link: the fitting method (“Fit by”) must be 1 (maximum likelihood) or 0 (REML)"),
     ({"src": "ftp"}, "src", "src=“ftp” in the link: the data source must be one of seed, preset, sim"),
     ({"preset": "nope"}, "preset", "preset=“nope” in the link: the preset must be one of classic"),
     ({"src": "upload", "data": "!!!***"}, "data", "the data in the link has characters that do not belong there"),
@@ -274,7 +275,7 @@ def test_simulator_notices_name_the_setting_as_the_data_tab_labels_it(key, text)
     assert f"“{SIM_LABELS[key]}”" in notice, notice
     if field != key:  # "seed" is both the link's key and the field
         assert field not in notice, notice
-    assert f"using {getattr(DEFAULT.sim, field)}" in notice
+    assert f"using {_num(getattr(DEFAULT.sim, field))}." in notice
 
 
 def test_simulator_labels_in_notices_match_the_data_tab():
