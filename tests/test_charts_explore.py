@@ -377,7 +377,7 @@ def test_landscape_view(tmp_path, model):
         assert any("has 2 minima" in w.value for w in at.warning)
         assert md("101.88, a minimum of the landscape that no optimizer converged to") in captions
     if model == "uncorrelated":
-        assert md("101.88, where 8 optimizer runs converged") in captions
+        assert md("101.88, where 13 optimizer runs converged") in captions
     if model == "slope":
         assert "profiled out" in captions
         assert any("straight path between the two optima" in m.value for m in at.markdown)
