@@ -70,16 +70,21 @@ def _fmt(v: float, digits: int = 4) -> str:
 
 
 def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) -> alt.VConcatChart:
-    """Criterion and x slope by optimizer, one row per optimizer, coloured by the
-    optimum it reached (``landscape.comparison_frame`` output). Shapes mark the
-    verdict; clicking a legend entry highlights one optimum in both panels.
+    """Criterion and x slope by optimizer, one row per optimizer in the comparison's order
+    (lme4's twins as in allFit, then lmmviz's optimizers), coloured by the optimum it
+    reached (``landscape.comparison_frame`` output). Shapes mark the verdict; a run
+    without a result (failed, not run) keeps its row and says why; clicking a legend
+    entry highlights one optimum in both panels. When every run reached one optimum the
+    criterion axis spans at least 2 units, so that differences of 1e-4 do not look like
+    disagreement.
 
     The two panels are stacked and the legends sit below them, so the chart is as
     narrow as one panel and fits a phone's screen (390 px)."""
-    fr = frame.copy()
-    fr = fr[np.isfinite(fr["criterion"].astype(float))] if "criterion" in fr else fr.iloc[0:0]
+    fr = frame.sort_values("order", kind="stable") if "order" in frame else frame.copy()
+    ok = np.isfinite(fr["criterion"].astype(float)) if "criterion" in fr else np.zeros(len(fr), bool)
     order = list(fr["optimizer"])
-    labels = list(dict.fromkeys(fr.sort_values("optimum")["optimum_label"])) if len(fr) else []
+    done, missing = fr[ok], fr[~ok].assign(why=lambda d: d["verdict"] + ": " + d["message"].astype(str).str.slice(0, 60))
+    labels = list(dict.fromkeys(done.sort_values("optimum")["optimum_label"])) if len(done) else []
     colors = alt.Scale(domain=labels, range=OPTIMUM_COLORS[: max(len(labels), 1)])
     pick = alt.selection_point(fields=["optimum_label"], bind="legend", name="optimum_pick")
     tips = [
@@ -90,8 +95,10 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) ->
         alt.Tooltip("message:N"),
     ]
     height = max(120, 24 * len(order))
-    base = alt.Chart(fr).encode(
-        y=alt.Y("optimizer:N", sort=order, title=None),
+    yaxis = alt.Y("optimizer:N", sort=order, scale=alt.Scale(domain=order), title=None,
+                  axis=alt.Axis(labelLimit=260))
+    base = alt.Chart(done).encode(
+        y=yaxis,
         color=alt.Color("optimum_label:N", scale=colors, title="optimum reached",
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=300, symbolLimit=0)),
         shape=alt.Shape("verdict:N", scale=alt.Scale(domain=list(VERDICT_SHAPES), range=list(VERDICT_SHAPES.values())),
@@ -99,15 +106,26 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) ->
         opacity=alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.2)),
         tooltip=tips,
     )
-    crit = base.mark_point(filled=True, size=110).encode(
-        x=alt.X("criterion:Q", scale=alt.Scale(zero=False, padding=12), title="REML criterion / −2 log-lik (lower is better)"),
-    ).properties(width=width, height=height, title="Where each optimizer stopped")
+    crits = done["criterion"].astype(float)
+    cscale = alt.Scale(zero=False, padding=12)
+    if len(labels) == 1:  # all agree: no zoom onto their last digits
+        cscale = alt.Scale(zero=False, nice=False, domain=[float(crits.min()) - 1.0, float(crits.max()) + 1.0])
+    cx = alt.X("criterion:Q", scale=cscale, title="REML criterion / −2 log-lik (lower is better)")
+    crit = base.mark_point(filled=True, size=110).encode(x=cx)
+    layers = [crit.add_params(pick)]
+    if len(missing):  # a run without a result keeps its row, with the reason (full text in the tooltip)
+        anchor = float(crits.min()) if len(crits) else 0.0
+        layers.append(alt.Chart(missing.assign(x=anchor)).mark_text(align="left", color="#4b5563", fontSize=11).encode(
+            y=yaxis, x=alt.X("x:Q", scale=cscale), text="why:N",
+            tooltip=[alt.Tooltip("optimizer:N"), alt.Tooltip("verdict:N"), alt.Tooltip("message:N")]))
+    crit_panel = (layers[0] if len(layers) == 1 else alt.layer(*layers)).properties(
+        width=width, height=height, title="Where each optimizer stopped")
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#888", strokeDash=[4, 3]).encode(x="zero:Q")
     slope = base.mark_point(filled=True, size=110).encode(
         x=alt.X("slope:Q", scale=alt.Scale(zero=True, padding=12), title=f"fixed {x_name} slope"),
-        y=alt.Y("optimizer:N", sort=order, title=None),
+        y=yaxis,
     ).properties(width=width, height=height, title=f"…and the {x_name} slope it reports")
-    return _natural(alt.vconcat(crit.add_params(pick), alt.layer(zero, slope)).resolve_scale(y="shared")
+    return _natural(alt.vconcat(crit_panel, alt.layer(zero, slope)).resolve_scale(y="shared")
                     .configure_legend(layout=STACKED_LEGENDS))
 
 

@@ -7,6 +7,8 @@ input with a :class:`DataError` whose message is one plain line.
 
 from __future__ import annotations
 
+import json
+
 import csv
 import io
 import re
@@ -639,6 +641,29 @@ def example_bytes(name: str = "seed") -> bytes:
 def seed() -> Data:
     """The seed example: 3 subjects, 4 doses each (columns subject_id, dosage, pain)."""
     return load(example_bytes("seed"), y="pain", x="dosage", group="subject_id")
+
+
+@dataclass(frozen=True)
+class Lme4Reported:
+    """What R's lme4 itself reported for the seed example with one optimizer (stored by
+    tests/fixtures/make_refs.R and make_seed_lme4_extract.py)."""
+
+    optimizer: str  # allFit's name: bobyqa, Nelder_Mead, ...
+    model: str
+    reml: bool
+    criterion: float
+    slope: float
+    singular: bool
+    message: str  # lme4's optinfo message ("Normal exit from bobyqa")
+    lme4_version: str
+
+
+def seed_lme4(model: str, reml: bool = True) -> dict[str, Lme4Reported]:
+    """lme4's own fits of the seed example by every allFit optimizer, by allFit's name."""
+    raw = json.loads(resources.files("lmmviz.examples").joinpath("seed.lme4.json").read_text(encoding="utf-8"))
+    return {f["optimizer"]: Lme4Reported(f["optimizer"], f["model"], f["reml"], float(f["criterion"]),
+                                         float(f["slope"]), f["singular"], f["message"], raw["lme4_version"])
+            for f in raw["fits"] if f["model"] == model and f["reml"] == reml}
 
 
 # --------------------------------------------------------------------------- simulator

@@ -526,9 +526,11 @@ def comparison_frame(comparison) -> pd.DataFrame:
     ``optimum`` numbers the distinct optima best first (1 = lowest criterion; runs
     near a cluster's best, :func:`lmmviz.results.same_basin`, join it) and
     ``optimum_label`` says e.g. "68.07 (slope -8.215)". Failed runs get 0 and
-    "failed", optimizers left out of the comparison 0 and "not run".
+    "failed", optimizers left out of the comparison 0 and "not run". ``order`` is the
+    entry's place in the comparison (allFit's order for lme4's twins first).
     """
     t = comparison.table().copy()
+    t["order"] = np.arange(len(t))  # the comparison's own order: lme4's twins as in allFit, then lmmviz's
     if "criterion" not in t:
         t["criterion"] = np.nan
         t["slope"] = np.nan

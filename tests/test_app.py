@@ -655,3 +655,20 @@ def test_summary_badges_are_separated_and_name_the_optimizer():
 
     assert md(optimizer_label("pybobyqa")) in head
     assert ":red[local optimum] · :orange[singular]" in head, head
+
+
+def test_first_screen_answers_the_seed_question_in_lme4s_words():
+    """lme4's bobyqa stops at +7.20 (REML 101.34, a local optimum it reports as a normal exit);
+    lme4's Nelder_Mead and the robust default reach -8.215 (REML 68.07): on the first screen, from
+    lme4's stored results for the seed, with whether lmmviz's twin of each lands there too."""
+    at = app({})
+    (panel,) = [m.value for m in at.markdown if m.value.startswith("- `bobyqa`")]
+    bobyqa, nelder_mead, robust = panel.split("\n")
+    assert bobyqa.startswith("- `bobyqa` (lme4 1.1.31) → slope **+7.204** · REML 101.34 · :red[**local optimum**]")
+    assert "yet it reported “Normal exit from bobyqa”" in bobyqa and "lmmviz's twin lands there too" in bobyqa
+    assert nelder_mead.startswith("- `Nelder_Mead` (lme4 1.1.31) → slope **\u22128.215** · REML 68.07 · the best")
+    # lmmviz's twin of Nelder_Mead stops elsewhere on this case: said on the page, not hidden
+    assert "lmmviz's twin of it stops at 101.34" in nelder_mead
+    assert robust == "- lmmviz's robust default → slope **\u22128.215** · REML 68.07 · the lowest criterion found"
+    at.button(key="q_bobyqa").click().run()
+    assert at.session_state["opt"] == "lme4:bobyqa" and metrics(at)["Random slope"] == "+7.20"

@@ -73,12 +73,36 @@ def test_compare_dotplot(cmp_slope):
     assert left["encoding"]["shape"]["field"] == "verdict"
     slope = [u for u in _units(right) if _field(u["encoding"], "x") == "slope"][0]
     assert slope["encoding"]["color"]["field"] == "optimum_label"
-    assert left["encoding"]["y"]["sort"] == list(frame["optimizer"])  # grouped by optimum, best first
+    # lme4's twins first, in allFit's order, then lmmviz's optimizers grouped by optimum
+    order = list(frame.sort_values("order")["optimizer"])
+    assert left["encoding"]["y"]["sort"] == order and order[:5] == [
+        "lme4:bobyqa", "lme4:Nelder_Mead", "lme4:optimx.L-BFGS-B", "lme4:nloptwrap.NLOPT_LN_NELDERMEAD",
+        "lme4:nloptwrap.NLOPT_LN_BOBYQA"]
     assert left["encoding"]["color"]["scale"]["domain"] == ["68.07 (slope -8.215)", "101.34 (slope +7.204)"]
     assert spec["params"][0]["bind"] == "legend" or left.get("params")
     _assert_tooltips(spec)
     values = _rows(spec, left)
     assert {v["optimizer"] for v in values} == set(frame["optimizer"])
+
+
+def test_compare_dotplot_keeps_failed_runs_with_their_reason(cmp_slope):
+    frame = L.comparison_frame(cmp_slope).copy()
+    i = frame.index[frame["optimizer"] == "pybobyqa"][0]
+    frame.loc[i, ["criterion", "slope", "verdict", "message"]] = [np.nan, np.nan, "failed", "TypeError: boom"]
+    spec = C.compare_dotplot(frame, "dosage").to_dict()
+    left = spec["vconcat"][0]
+    assert left["layer"][0]["encoding"]["y"]["sort"][-1] == frame.sort_values("order")["optimizer"].iloc[-1]
+    text = left["layer"][1]
+    assert text["mark"]["type"] == "text" and text["encoding"]["text"]["field"] == "why"
+    assert [r["why"] for r in _rows(spec, text)] == ["failed: TypeError: boom"]
+
+
+def test_compare_dotplot_does_not_zoom_when_all_agree(cmp_slope):
+    frame = L.comparison_frame(cmp_slope)
+    best = frame[frame["optimum"] == 1].copy()
+    spec = C.compare_dotplot(best, "dosage").to_dict()
+    lo, hi = spec["vconcat"][0]["encoding"]["x"]["scale"]["domain"]
+    assert hi - lo >= 2.0 and lo < best["criterion"].min() < best["criterion"].max() < hi
 
 
 # --------------------------------------------------------------------------- landscape

@@ -119,3 +119,25 @@ def test_cli_compare_lists_the_twins_first_in_allfit_order():
     assert "robust" in names and "nlopt_bobyqa" in names and not any(n.startswith("lme4:") for n in names)
     # the random-intercept model: all of lme4's optimizers reach REML 77.41 (seed.lme4.json)
     assert all(float(ln.split()[3]) == pytest.approx(77.4113, abs=2e-3) for ln in lines[2:7])
+
+
+def test_packaged_seed_lme4_results_are_the_fixtures():
+    """lmmviz/examples/seed.lme4.json (what the first screen quotes from lme4) is made from the
+    R fixture by tests/fixtures/make_seed_lme4_extract.py, and says what the question says."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    from lmmviz.data import seed_lme4
+
+    here = Path(__file__).parent / "fixtures"
+    spec = importlib.util.spec_from_file_location("extract", here / "make_seed_lme4_extract.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    full = json.loads((here / "seed.lme4.json").read_text())
+    packaged = json.loads((here.parents[1] / "lmmviz/examples/seed.lme4.json").read_text())
+    assert packaged == mod.extract(full)
+    slope = seed_lme4("slope")
+    assert round(slope["bobyqa"].criterion, 2) == 101.34 and slope["bobyqa"].slope > 7.2
+    assert round(slope["Nelder_Mead"].criterion, 2) == 68.07 and abs(slope["Nelder_Mead"].slope + 8.215) < 1e-3
+    assert round(seed_lme4("intercept")["bobyqa"].criterion, 2) == 77.41

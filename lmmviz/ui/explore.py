@@ -241,9 +241,10 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
         st.success(f"All optimizers agree: {text}", icon=":material/check_circle:")
     _chart(("dot",) + key, lambda: charts.compare_dotplot(frame, x_name=x_name),
            alt=describe.compare_alt(frame, x_name))
-    cols = ["optimum_label", "optimizer", "label", "verdict", "criterion", "slope", "sigma", "sd_intercept",
-            "sd_slope", "corr", "evaluations", "seconds", "singular", "message"]
-    shown = frame[[c for c in cols if c in frame.columns]].rename(columns={
+    cols = ["optimizer", "optimum_label", "verdict", "criterion", "slope", "message", "label", "sigma",
+            "sd_intercept", "sd_slope", "corr", "evaluations", "seconds", "singular"]
+    ordered = frame.sort_values("order", kind="stable") if "order" in frame else frame
+    shown = ordered[[c for c in cols if c in frame.columns]].rename(columns={
         "optimum_label": "optimum", "label": "library: algorithm", "slope": f"{x_name} slope",
         "sigma": "σ", "sd_intercept": "SD intercept", "sd_slope": "SD slope"})
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
@@ -302,8 +303,10 @@ def _comparison(page, model: str, start_mode: str):
 
 def render_compare_tab(page) -> None:
     st.markdown("## Every optimizer, from the same start")
-    st.caption("Like lme4's allFit(): each library optimizer runs once from the same θ. Those that stop at a "
-               "higher criterion than the best are at a local optimum, even when they report success.")
+    st.caption("As lme4's allFit(): every optimizer runs once from the same θ. First lme4's own optimizers, by "
+               "allFit's names and in its order (lmmviz's twins of them: the same library algorithm with lme4's "
+               "settings), then lmmviz's library optimizers and its robust default. Those that stop at a higher "
+               "criterion than the best are at a local optimum, even when they report success.")
     c1, c2, c3 = st.columns([1, 1.4, 1])
     with c1:
         model = _model_choice(page, "cmp_model", "Model")

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from lmmviz import describe
+from lmmviz.data import seed_lme4
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.optimizers import optimizer_label
 from lmmviz.report import FEW_GROUPS_WORDS, anova_text, summary_text
@@ -54,7 +55,7 @@ def render_fit_tab(page) -> None:
                      f"{len(frames.points):,} of {frames.n_points:,} points (all are fitted).")
         st.caption(md(hint))
     with right:
-        # _lme4_question(page)  # wired up once the lme4 twins land (issue 10)
+        _lme4_question(page)
         with st.container(key="summaries"):
             _summaries(page)
     st.markdown(f"## Slope of {md(data.x)} in every model")
@@ -108,23 +109,26 @@ def _lme4_question(page) -> None:
     best = page.references.get(model) or (page.fits.get(model) if page.state.opt == "robust" else None)
     if model is None or best is None:
         return
+    said = seed_lme4(model, page.state.reml) if page.loaded.key == "seed" else {}
     runs = []
     for name in compute.LME4_QUESTION:
         res = compute.lme4_fit(page.loaded, model, page.state.reml, name)
-        runs.append((name.split(":", 1)[1], res.fit, res.error))
+        short = name.split(":", 1)[1]
+        runs.append((short, res.fit, res.error, said.get(short)))
     with st.container(border=True, key="lme4_question"):
         st.markdown(f"**In lme4:** lmer({md(best.formula)}{'' if best.reml else ', REML = FALSE'})")
         lines = lme4_lines(runs, best)
         lines.append(f"lmmviz's robust default → slope **{signed(best.slope, 3)}** · "
                      f"{'REML' if best.reml else '−2 logLik'} {best.criterion:.2f} · the lowest criterion found")
         st.markdown("\n".join(f"- {line}" for line in lines))
-        cols = st.columns(4, gap="small")
-        for col, (name, _, _) in zip(cols, runs):
-            col.button(f"Fit with {name}", key=f"q_{name}", type="tertiary", on_click=_show_optimizer,
-                       args=(f"lme4:{name}",), help=f"Show lme4's {name} fit on this page")
-        cols[2].button("Why? Landscape", key="q_landscape", type="tertiary", on_click=_open_landscape,
+        cols = st.columns(2, gap="small")
+        for col, (name, *_) in zip(cols, runs):
+            col.button(f"Fit with {name}", key=f"q_{name}", on_click=_show_optimizer, args=(f"lme4:{name}",),
+                       help=f"Fit this page with lmmviz's twin of lme4's {name}", width="stretch")
+        cols = st.columns(2, gap="small")
+        cols[0].button("Why? The landscape", key="q_landscape", on_click=_open_landscape, width="stretch",
                        help="The criterion over the random-effect SDs, with where each optimizer stopped")
-        cols[3].button("Why? Tour", key="q_tour", type="tertiary", on_click=_start_tour,
+        cols[1].button("Why? The tour", key="q_tour", on_click=_start_tour, width="stretch",
                        help="A guided tour of the seed question, from the step where bobyqa stops")
 
 

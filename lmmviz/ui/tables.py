@@ -291,24 +291,41 @@ def _lme4_shape(ft) -> str:
 def lme4_lines(runs: list, best) -> list[str]:
     """Markdown lines, one per lme4 optimizer: where it stops on these data, beside the
     lowest criterion found (``best``, the robust default's fit). ``runs`` holds
-    ``(lme4 name, Fit or None, error text)``; a fit above ``best`` is called a local
-    optimum in words, with what lme4 itself says about it."""
+    ``(lme4 name, twin Fit or None, error text, lme4's own result or None)``: lme4's own
+    result (stored for the seed example) is shown when there is one, with whether
+    lmmviz's twin lands there too; otherwise the twin's result. A criterion above
+    ``best`` is called a local optimum in words, with what lme4 itself said."""
     crit = "REML" if best.reml else "−2 logLik"
     lines = []
-    for name, ft, err in runs:
-        head = f"`{name}`"
-        if ft is None:
-            lines.append(f"{head}: failed ({md(err or 'no reason given')})")
+    for name, ft, err, said in runs:
+        if said is None and ft is None:
+            lines.append(f"`{name}` (lmmviz's twin): failed ({md(err or 'no reason given')})")
             continue
-        slope = f"slope **{signed(ft.slope, 3)}**" if ft.model != "within_between" else \
-            f"within **{signed(ft.beta[1], 3)}**"
-        text = f"{head} → {slope} · {crit} {ft.criterion:.2f}"
-        shape = _lme4_shape(ft)
-        if ft.criterion - best.criterion > 0 and not same_optimum(ft.criterion, best.criterion):
-            said = "reported “OK”" if ft.optsum is None or ft.optsum.converged else "reported a warning"
-            text += (f" · :red[**local optimum**] ({shape + ', ' if shape else ''}{ft.criterion - best.criterion:.2f} "
-                     f"above the best), yet lme4 {said}")
+        c, slope = (said.criterion, said.slope) if said is not None else (ft.criterion, ft.slope)
+        who = f"lme4 {said.lme4_version}" if said is not None else "lmmviz's twin"
+        slope_txt = (f"slope **{signed(slope, 3)}**" if (ft is None or ft.model != "within_between")
+                     else f"within **{signed(ft.beta[1], 3)}**")
+        text = f"`{name}` ({who}) → {slope_txt} · {crit} {c:.2f}"
+        if ft is not None and (said is None or abs(ft.criterion - c) <= 0.02):
+            shape = _lme4_shape(ft)
+        else:
+            shape = "singular" if said is not None and said.singular else ""
+        if c - best.criterion > 0 and not same_optimum(c, best.criterion):
+            if said is not None:
+                reported = f"reported “{md(said.message)}”"
+            else:
+                reported = "reported success" if ft.optsum is None or ft.optsum.converged else "reported a warning"
+            text += (f" · :red[**local optimum**] ({shape + ', ' if shape else ''}{c - best.criterion:.2f} "
+                     f"above the best), yet it {reported}")
         else:
             text += " · the best optimum found" + (f" ({shape})" if shape else "")
+        if said is not None:
+            if ft is None:
+                text += f" · lmmviz's twin failed ({md(err or 'no reason given')})"
+            elif abs(ft.criterion - c) <= 0.02:
+                text += " · lmmviz's twin lands there too"
+            else:
+                text += (f" · :orange[lmmviz's twin of it stops at {ft.criterion:.2f} ({signed(ft.slope, 3)}) "
+                         "instead: a known difference, see the README]")
         lines.append(text)
     return lines
