@@ -46,7 +46,15 @@ def compare_alt(frame: pd.DataFrame, x_name: str, criterion_name: str = "criteri
     failed = int((frame["optimum"] == 0).sum())
     text = (f"Dot plot of the {criterion_name} and the {x_name} slope where each of {len(frame)} optimizer runs "
             f"stopped: " + "; ".join(groups))
-    return text + (f"; {failed} failed" if failed else "") + "."
+    text += f"; {failed} without a result" if failed else ""
+    if "family" in frame:  # lme4's optimizers by name, as allFit lists them
+        twins = frame[(frame["family"] == "lme4") & (frame["optimum"] > 0)]
+        twins = twins.sort_values("order") if "order" in twins else twins
+        if len(twins):
+            text += ". lme4's optimizers (lmmviz's twins): " + ", ".join(
+                f"{o.split(':', 1)[1]} {c:.2f} ({signed(b)})"
+                for o, c, b in zip(twins["optimizer"], twins["criterion"], twins["slope"]))
+    return text + "."
 
 
 def trace_alt(paths) -> str:

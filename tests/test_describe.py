@@ -20,6 +20,7 @@ def test_compare_and_landscape_alts_give_the_optima():
     frame = landscape.comparison_frame(cmp)
     text = describe.compare_alt(frame, "dosage", "REML criterion")
     assert "at 68.07 (dosage slope \u22128.215)" in text and "at 101.34 (dosage slope +7.20)" in text
+    assert "lme4's optimizers (lmmviz's twins): bobyqa 101.34 (+7.20), Nelder_Mead 101.34 (+7.20)" in text
     paths = landscape.optimizer_paths(cmp)
     assert f"for {len(paths.runs)} optimizer runs" in describe.trace_alt(paths)
     m = landscape.map_2d(d, "slope", nx=30, ny=30, paths=paths)

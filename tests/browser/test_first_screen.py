@@ -52,3 +52,24 @@ def test_first_screen_is_fast_when_cached(page, app_server):
     ms = ui.number_after(footer, "Server time for this run:")
     assert ms < 3000, footer  # generous: the machine is shared; cached reruns take ~40 ms
     ui.assert_clean(page)
+
+
+def test_first_screen_answers_the_question_in_lme4s_words(page, app_server):
+    """At 1400×1000, without a click or a scroll: lme4's bobyqa stops at +7.204 (REML 101.34, a
+    local optimum it reports as a normal exit), lme4's Nelder_Mead and the robust default reach
+    −8.215 (REML 68.07), and the links to see why. The same numbers in Compare, in allFit's order."""
+    ui.load(page, app_server + "/")
+    panel = page.locator(".st-key-lme4_question")
+    box = panel.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 1000, box
+    text = panel.inner_text()
+    for want in ("bobyqa (lme4 1.1.31) → slope +7.204 · REML 101.34 · local optimum",
+                 "Normal exit from bobyqa", "Nelder_Mead (lme4 1.1.31) → slope −8.215 · REML 68.07",
+                 "robust default → slope −8.215 · REML 68.07", "Why? The landscape", "Why? The tour"):
+        assert want in text, (want, text)
+    ui.click_button(page, "Why? The landscape", scope=".st-key-lme4_question")
+    assert ui.open_tab_name(page) == "Landscape"
+    ui.open_tab(page, "Compare optimizers")
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first.get_attribute("aria-label")
+    assert "at 101.34 (dosage slope +7.20)" in chart and "at 68.07 (dosage slope −8.215)" in chart, chart
+    assert "lme4's optimizers (lmmviz's twins): bobyqa 101.34 (+7.20), Nelder_Mead" in chart, chart
