@@ -555,6 +555,28 @@ def render_effects_tab(page) -> None:
 
 def _go_step(number: int) -> None:
     queue_state(dict(tour_text.step(number).params))
+    st.session_state["tour_focus"] = True  # the next run moves keyboard focus to the step
+
+
+# A constant script (the selector is ours): after a tour button, keyboard focus goes to the step
+# it opened, not back to the top of the page 50 Tab presses away.
+FOCUS_SCRIPT = """<script>
+setTimeout(() => {
+  const doc = window.parent ? window.parent.document : document;
+  const el = doc.querySelector(%s);
+  if (!el) return;
+  if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+  el.focus();
+  el.scrollIntoView({block: "start"});
+}, 250);
+</script>"""
+
+
+def _focus(selector: str) -> None:
+    if st.session_state.pop("tour_focus", False):
+        import json
+
+        st.html(FOCUS_SCRIPT % json.dumps(selector), unsafe_allow_javascript=True)
 
 
 def _exit_tour() -> None:
@@ -578,6 +600,7 @@ def render_tour_banner(step: int) -> None:
         st.markdown(s.text)
         st.caption(s.look)
         _tour_buttons(s, "banner")
+    _focus(".st-key-tour_banner")
 
 
 def tour_banner(page) -> None:
@@ -611,6 +634,8 @@ def render_tour(step: int | None, base_url: str = "") -> None:
                     results = _checked(s.number)
                 for says, ok in results:
                     st.markdown(f"{':material/check_circle:' if ok else ':material/cancel:'} {md(says)}")
+    if step is not None:
+        _focus('[data-testid="stExpander"] details[open] summary')
 
 
 def render_tour_tab(page) -> None:

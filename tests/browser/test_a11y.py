@@ -39,3 +39,15 @@ def test_no_serious_axe_violation(page, app_server, tab):
     labels = page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stVegaLiteChart"]'))
         .filter(e => e.offsetParent).map(e => e.getAttribute('aria-label') || '')""")
     assert all(len(a) > 40 and any(ch.isdigit() for ch in a) for a in labels), labels
+
+
+def test_start_the_tour_moves_keyboard_focus_to_the_step(page, app_server):
+    """After "Start the tour" a keyboard user is on step 1, not at the top of the page."""
+    ui.load(page, app_server + "/")
+    ui.open_tab(page, "Tour")
+    ui.click_button(page, "Start the tour")
+    page.wait_for_function("""() => { const a = document.activeElement;
+        return !!a && (!!a.closest('.st-key-tour_banner') || (a.tagName === 'SUMMARY' && a.innerText.includes('Step 1'))); }""",
+                           timeout=15000)
+    where = page.evaluate("() => document.activeElement.innerText.slice(0, 80)")
+    assert "Step 1" in where or "step 1" in where, where

@@ -101,7 +101,9 @@ def test_optimizer_local_optimum_and_refit(page, app_server):
     the red box says so, with the robust default's 68.07 and −8.215, and a button refits."""
     ui.load(page, app_server + "/?models=pooled,per_group,slope")
     options = ui.select_options(page, "Optimizer")
-    assert options[0] == ROBUST and PYBOBYQA in options and len(options) == 11, options
+    # the robust default, lme4's optimizers by name (lmmviz's twins), then the library optimizers
+    assert options[0] == ROBUST and PYBOBYQA in options and len(options) == 16, options
+    assert options[1:3] == ["lme4: bobyqa (minqa)", "lme4: Nelder_Mead"], options
     ui.select(page, "Optimizer", PYBOBYQA)
     assert ui.query(page)["opt"] == ["pybobyqa"]
     m = ui.metrics(page)

@@ -29,7 +29,7 @@ def test_compare_optimizers_two_clusters(page, app_server):
     assert round(best, 2) == 68.07
     text = ui.text_of(page)
     warn = " ".join(t for t in ui.alert_texts(page, "Warning") if "optimizers disagree" in t)
-    assert "The optimizers disagree: 4 reached 68.07 (slope −8.215); 6 reached 101.34 (slope +7.20)." in warn, warn
+    assert "The optimizers disagree: 6 reached 68.07 (slope −8.215); 10 reached 101.34 (slope +7.20)." in warn, warn
     # The counts are the engine's.
     at_best = sum(1 for e in cmp.entries if e.fit is not None and abs(e.fit.criterion - best) < 1e-3 * best)
     assert (at_best, len(cmp.entries) - at_best) == (4, 6)
@@ -110,7 +110,7 @@ def _step_number_check(page, n: int) -> None:
     elif n == 4:
         assert "first rises by 0.54, then falls by 33.81" in ui.text_of(page)
     elif n == 5:
-        assert "4 reached 68.07 (slope −8.215); 6 reached 101.34 (slope +7.20)" in " ".join(ui.alert_texts(page, "Warning"))
+        assert "6 reached 68.07 (slope −8.215); 10 reached 101.34 (slope +7.20)" in " ".join(ui.alert_texts(page, "Warning"))
     elif n == 6:
         assert "held at the value of the optimum 68.07" in ui.text_of(page)
     elif n == 7:

@@ -29,7 +29,7 @@ LINKS = {
     "several_wrong_types": ("ml=maybe&maxeval=12.5&start=one,two",
                             ["ml=“maybe”", "maxeval=“12.5”", "start=“one,two”"], "default"),
     # out of range
-    "n_one": ("src=sim&n=1", ["n=“1”", "between 2 and 20000"], {"src": "sim"}),
+    "n_one": ("src=sim&n=1", ["n=“1”", "between 2 and 20,000"], {"src": "sim"}),
     "maxeval_zero": ("maxeval=0", ["maxeval=“0”"], "default"),
     "several_out_of_range": ("step=-5&tour=99&start=1,2,3,4",
                              ["step=“-5”", "positive", "tour=“99”", "start=“1,2,3,4”"], "default"),
