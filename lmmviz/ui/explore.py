@@ -566,9 +566,8 @@ setTimeout(() => {
   const el = doc.querySelector(%s);
   if (!el) return;
   if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
-  el.focus();
-  el.scrollIntoView({block: "start"});
-}, 250);
+  el.focus();  // scrolls only if the step is out of view
+}, 0);
 </script>"""
 
 
