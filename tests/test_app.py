@@ -672,3 +672,19 @@ def test_first_screen_answers_the_seed_question_in_lme4s_words():
     assert robust == "- lmmviz's robust default → slope **\u22128.215** · REML 68.07 · the lowest criterion found"
     at.button(key="q_bobyqa").click().run()
     assert at.session_state["opt"] == "lme4:bobyqa" and metrics(at)["Random slope"] == "+7.20"
+
+
+def test_a_long_share_link_stays_one_line_behind_its_copy_button():
+    """A link that carries data (an upload of 40 rows) is not wrapped over the sidebar; a short one is."""
+    from urllib.parse import parse_qsl
+
+    from lmmviz.share import State, query_string
+
+    short = app({})
+    (box,) = short.sidebar.code
+    assert box.proto.wrap_lines and len(box.value) < 240
+    rows = "\n".join(f"{g},{x},{100 + 3 * g - x}" for g in range(1, 5) for x in range(10))
+    at = app(dict(parse_qsl(query_string(State(src="upload", data="subject,dose,pain\n" + rows)))))
+    (box,) = at.sidebar.code
+    assert len(box.value) > 240 and not box.proto.wrap_lines
+    assert any(f"The link is {len(box.value):,} characters long" in c.value for c in at.sidebar.caption)

@@ -101,7 +101,6 @@ def render_downloads(page) -> None:
     st.markdown("## Download")
     chart = page.chart_spec(selected=page.state.sel)  # the shown chart; exports drop pan/zoom
     rec = recipe(page)
-    cols = st.columns(7)
     items = [
         ("Data (CSV)", lambda: compute.data_csv(page.data), FILES["csv"], "text/csv", "dl_csv"),
         ("Results (JSON)", lambda: results_json(page), FILES["json"], "application/json", "dl_json"),
@@ -111,9 +110,12 @@ def render_downloads(page) -> None:
         ("R script (lme4)", lambda: r_script(rec), FILES["r"], "text/plain", "dl_r"),
         ("Python script", lambda: python_script(rec), FILES["py"], "text/x-python", "dl_py"),
     ]
-    for col, (label, make, name, mime, key) in zip(cols, items):
-        col.download_button(label, make, file_name=name, mime=mime, key=key, on_click="ignore",
-                            icon=":material/download:", width="stretch")
+    per_row = 4  # wide enough for every label in full ("Summaries (text)", "R script (lme4)")
+    for start in range(0, len(items), per_row):
+        cols = st.columns(per_row)
+        for col, (label, make, name, mime, key) in zip(cols, items[start:start + per_row]):
+            col.download_button(label, make, file_name=name, mime=mime, key=key, on_click="ignore",
+                                icon=":material/download:", width="stretch")
     with st.expander("Show the R and Python scripts"):
         if page.data.n_obs > 300:
             st.caption("The scripts hold the data; download them above.")

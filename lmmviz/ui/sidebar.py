@@ -100,12 +100,20 @@ def render_sidebar(page) -> None:
     sb.markdown("### Share")
     base = _base_url()
     url = share_url(base, state)
-    sb.code(url, language=None, wrap_lines=True)
+    long = len(url) > LONG_LINK
+    # a long link (data in it) stays one line that scrolls, behind the copy button, instead of
+    # filling the sidebar
+    sb.code(url, language=None, wrap_lines=not long)
     note = "Copy the link (button at the right of the box): it opens this page as you see it."
+    if long:
+        note = f"The link is {len(url):,} characters long (it carries the data). " + note
     if state.src == "upload" and "data" not in encode_state(state):
         note += (f" Your file has more than {MAX_LINK_ROWS} rows, so it does not travel in the link: "
                  "whoever opens it is asked to upload it again.")
     sb.caption(note)
+
+
+LONG_LINK = 240  # characters: longer links are not wrapped over the sidebar
 
 
 def _base_url() -> str:
