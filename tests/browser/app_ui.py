@@ -289,8 +289,22 @@ def expand(page, title: str, scope: str | None = None) -> None:
 
 
 def click_button(page, name: str, scope: str | None = None, timeout: float = 60000) -> None:
+    """Click a button and wait for the run it causes. A click that lands while the button
+    moves (an expander still opening, a rerun redrawing) starts no run: wait for the run to
+    start, not for time, and click again if none did."""
+    import time
+
     root = page.locator(scope) if scope else page
-    act(page, root.get_by_role("button", name=name, exact=True).click, timeout)
+    button = root.get_by_role("button", name=name, exact=True)
+    before, started = run_count(page), page.script_runs.started
+    for _ in range(3):
+        button.click()
+        until = time.monotonic() + 5.0
+        while page.script_runs.started == started and time.monotonic() < until:
+            page.wait_for_timeout(100)  # lets Playwright deliver the websocket frames
+        if page.script_runs.started > started:
+            break
+    wait_for_idle(page, timeout=timeout, after_run=before, settle_ms=150)
 
 
 UPLOADED_JS = """(name) => {
