@@ -34,7 +34,7 @@ MAX_SELECT_OPTIONS = 3000
 
 def optimizer_text(name: str) -> str:
     if name == ROBUST:
-        return "★ Robust default — NLopt BOBYQA from several starts + Nelder-Mead polish"
+        return "★ Robust default (lmmviz)"  # short: the whole name shows in the sidebar; help says more
     return optimizer_label(name)
 
 
@@ -60,9 +60,10 @@ def render_sidebar(page) -> None:
     sb.radio("Fit by", METHODS, key="method", horizontal=True,
              help="REML (lme4's default) or maximum likelihood. Likelihood-ratio tests always refit by ML.")
     sb.selectbox("Optimizer", optimizer_names(), key="opt", format_func=optimizer_text,
-                 help="★ marks lmmviz's robust default: it never stops silently in a local optimum. "
-                      "The others are single runs of one library's algorithm from lme4's start, as lme4 "
-                      "runs them; some stop in a local optimum on the seed data.")
+                 help="★ lmmviz's robust default: NLopt BOBYQA from several starts, polished by Nelder-Mead; "
+                      "it never stops silently in a local optimum. \"lme4: …\" are lmmviz's twins of lme4's own "
+                      "optimizers (lme4's names, start and settings); the others are single runs of one "
+                      "library's algorithm from lme4's start. Some stop in a local optimum on the seed data.")
     with sb.expander("Optimizer settings"):
         st.text_input("Start θ (comma-separated)", key="start", placeholder="lme4's start",
                       help="1 value for random intercept and within-between, 2 for uncorrelated, 3 for "

@@ -8,7 +8,7 @@ from helpers import shot
 from lmmviz.optimizers import optimizer_label
 
 PYBOBYQA = optimizer_label("pybobyqa")  # "Py-BOBYQA: BOBYQA"
-ROBUST = "★ Robust default — NLopt BOBYQA from several starts + Nelder-Mead polish"
+ROBUST = "★ Robust default (lmmviz)"
 
 
 def test_model_toggles(page, app_server):
