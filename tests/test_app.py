@@ -688,3 +688,16 @@ def test_a_long_share_link_stays_one_line_behind_its_copy_button():
     (box,) = at.sidebar.code
     assert len(box.value) > 240 and not box.proto.wrap_lines
     assert any(f"The link is {len(box.value):,} characters long" in c.value for c in at.sidebar.caption)
+
+
+def test_compare_says_where_lme4_itself_stopped_on_the_seed():
+    """Beside the twins, lme4's own criteria for the seed; the Nelder_Mead twin's miss is said."""
+    at = app({"tab": "compare", "models": "slope"})
+    warn = " ".join(w.value for w in at.warning)
+    from lmmviz.ui.tables import md
+
+    assert md("stops elsewhere than lme4 itself: Nelder_Mead (lme4 68.07, twin 101.34).") in warn, warn
+    (table,) = [d.value for d in at.dataframe if "lme4 optimizer" in d.value.columns]
+    got = dict(zip(table["lme4 optimizer"], table["twin lands there"]))
+    assert got == {"bobyqa": "yes", "Nelder_Mead": "no", "optimx.L-BFGS-B": "yes",
+                   "nloptwrap.NLOPT_LN_NELDERMEAD": "yes", "nloptwrap.NLOPT_LN_BOBYQA": "yes"}

@@ -320,6 +320,34 @@ def render_compare_tab(page) -> None:
         st.metric("Start θ", ", ".join(f"{t:.4g}" for t in comparison.start))
     key = (page.loaded.key, model, page.state.reml, start)
     _compare_view(comparison, _cmp_frame(key, comparison), page.x_title, key)
+    if page.loaded.key == "seed" and start_mode == "lme4":
+        _twin_check(comparison, lmmviz.data.seed_lme4(model, page.state.reml))
+
+
+def _twin_check(comparison, said: dict) -> None:
+    """Where lme4 itself stopped on the seed, beside each twin: a twin that lands elsewhere
+    is a defect of lmmviz, said on the page."""
+    if not said:
+        return
+    rows, off = [], []
+    for e in comparison.entries:
+        if e.family != "lme4" or e.fit is None or e.name not in said:
+            continue
+        r = said[e.name]
+        same = abs(e.fit.criterion - r.criterion) <= 0.02
+        rows.append({"lme4 optimizer": e.name, f"lme4 {r.lme4_version}: criterion": r.criterion,
+                     "lme4: slope": r.slope, "lmmviz's twin: criterion": e.fit.criterion,
+                     "twin lands there": "yes" if same else "no"})
+        if not same:
+            off.append(f"{e.name} (lme4 {r.criterion:.2f}, twin {e.fit.criterion:.2f})")
+    st.markdown("### lme4 itself, on these data")
+    if off:
+        st.warning(md("Where lmmviz's twin of an lme4 optimizer stops elsewhere than lme4 itself: " + ", ".join(off)
+                      + ". A known difference of the library algorithm behind the twin (see the README); the "
+                      "lme4 column is what lme4 1.1-31 reports."), icon=":material/difference:")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+        c: st.column_config.NumberColumn(format="%.4f") for c in rows[0] if "criterion" in c or "slope" in c}
+        if rows else None)
 
 
 # --------------------------------------------------------------------------- landscape
