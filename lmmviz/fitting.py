@@ -439,9 +439,14 @@ def fit_at(data: Data | Design, model: str, theta, reml: bool = True) -> Fit:
     return make_fit(design, reml, run, (run,), "none", dropped)
 
 
+def _family(name: str) -> str:
+    """"lme4" for a twin of an lme4 optimizer, "lmmviz" for lmmviz's own and the robust default."""
+    return "lme4" if name.startswith(LME4_PREFIX) else "lmmviz"
+
+
 def library_optimizers() -> tuple[str, ...]:
     """lmmviz's own library optimizers (the registry without the lme4 twins)."""
-    return tuple(n for n in REGISTRY if not n.startswith(LME4_PREFIX))
+    return tuple(n for n in REGISTRY if _family(n) == "lmmviz")
 
 
 def compare_optimizers() -> tuple[str, ...]:
@@ -505,7 +510,7 @@ def compare(
             levels.append(c)
     entries = []
     for name, ft, msg in raw:
-        family = "lme4" if name.startswith(LME4_PREFIX) else "lmmviz"
+        family = _family(name)
         if ft is None:
             entries.append(ComparisonEntry(name, optimizer_label(name), "failed", None, msg, family, 0))
             continue
@@ -515,8 +520,7 @@ def compare(
     twins = [e for e in entries if e.family == "lme4"]
     own = sorted((e for e in entries if e.family != "lme4"),
                  key=lambda e: (e.fit is None, e.optimum, e.fit.criterion if e.fit else 0.0))
-    entries = twins + own + [ComparisonEntry(name, optimizer_label(name), "not run", None, why,
-                                             "lme4" if name.startswith(LME4_PREFIX) else "lmmviz", 0)
+    entries = twins + own + [ComparisonEntry(name, optimizer_label(name), "not run", None, why, _family(name), 0)
                               for name, why in not_run]
     best = next((e.optimizer for e in entries if e.verdict == "best"), "")
     return Comparison(

@@ -16,9 +16,11 @@ library implements it); both are listed by :data:`NOT_FEASIBLE`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .optimizers import REGISTRY, OptimizerInfo, OptimizerSettings, Runner
+from .optimizers import REGISTRY, OptimizerInfo, OptimizerSettings, Runner, _nlopt_runner
 
 PREFIX = "lme4:"
 # allFit's order and names (R/allFit.R meth.tab.0); TWINS follow it, less the two of NOT_FEASIBLE.
@@ -48,6 +50,8 @@ def _after_care(inner: Runner) -> Runner:
 
     def run(fun, x0, lower, upper, s: OptimizerSettings):
         x, fval, ret, ok = inner(fun, x0, lower, upper, s)
+        if x is None:  # the library gave no point (NLopt: rounding stopped it); the log's best is taken
+            return x, fval, ret, ok
         x = np.asarray(x, float)
         on_edge = np.flatnonzero(x == lower)
         if on_edge.size:
@@ -89,28 +93,18 @@ def _minqa_bobyqa(fun, x0, lower, upper, s: OptimizerSettings):
     f- and absolute x-tolerances are off. NLopt fixes npt at 2n + 1 where minqa uses
     n + 2; Py-BOBYQA, which allows n + 2, landed where lme4 does less often (measured:
     tests/twin_agreement.py), so NLopt it is."""
-    import nlopt
-
     x0 = np.asarray(x0, float)
     if np.all(x0 == 0):
         x0 = np.full_like(x0, 0.001)  # optwrap's "minor kludge" for bobyqa
-    n = x0.size
     rhobeg = s.initial_step if s.initial_step is not None else min(0.95, 0.2 * float(np.max(np.abs(x0))))
     rhoend = s.xtol_abs if s.xtol_abs is not None else 1e-6 * rhobeg
-    opt = nlopt.opt(nlopt.LN_BOBYQA, n)
-    opt.set_lower_bounds(np.asarray(lower, float))
-    opt.set_upper_bounds(np.asarray(upper, float))
-    opt.set_min_objective(lambda x, grad: fun(x))
-    opt.set_initial_step(np.full(n, float(rhobeg)))
-    opt.set_xtol_rel(rhoend / rhobeg)
-    opt.set_xtol_abs(0.0)
-    opt.set_ftol_abs(0.0 if s.ftol_abs is None else s.ftol_abs)
-    opt.set_ftol_rel(0.0 if s.ftol_rel is None else s.ftol_rel)
-    opt.set_maxeval(int(s.maxeval))
-    x = opt.optimize(x0)
-    code = opt.last_optimize_result()
-    ok = code > 0 and code != nlopt.MAXEVAL_REACHED
-    return np.asarray(x), float(opt.last_optimum_value()), _nlopt_code(code), ok
+    minqa = replace(s, initial_step=float(rhobeg), xtol_rel=rhoend / rhobeg, xtol_abs=0.0,
+                    ftol_abs=0.0 if s.ftol_abs is None else s.ftol_abs,
+                    ftol_rel=0.0 if s.ftol_rel is None else s.ftol_rel)
+    return _NLOPT_BOBYQA(fun, x0, lower, upper, minqa)
+
+
+_NLOPT_BOBYQA = _nlopt_runner("LN_BOBYQA")
 
 
 # --------------------------------------------------------------------------- Nelder_Mead
@@ -140,43 +134,15 @@ def _lme4_nelder_mead(fun, x0, lower, upper, s: OptimizerSettings):
     return np.asarray(res.x), float(res.fun), str(res.message), bool(res.success)
 
 
-def _nlopt_code(code: int) -> str:
-    import nlopt
-
-    names = {nlopt.SUCCESS: "SUCCESS", nlopt.FTOL_REACHED: "FTOL_REACHED",
-             nlopt.XTOL_REACHED: "XTOL_REACHED", nlopt.MAXEVAL_REACHED: "MAXEVAL_REACHED",
-             nlopt.MAXTIME_REACHED: "MAXTIME_REACHED", nlopt.STOPVAL_REACHED: "STOPVAL_REACHED"}
-    return names.get(code, f"NLopt code {code}")
-
-
-# --------------------------------------------------------------------------- nloptwrap
-
-
 def _nloptwrap(algorithm: str) -> Runner:
     """lme4's nloptwrap (R/utilities.R): nloptr with xtol_abs 1e-8, ftol_abs 1e-8,
     maxeval 1e5 on top of nloptr 2.0.3's defaults (xtol_rel 1e-4, ftol_rel 0); no
-    initial step, so NLopt chooses it from x0 and the bounds (0 below, ∞ above)."""
+    initial step, so NLopt chooses it from x0 and the bounds (0 below, ∞ above). These
+    are the defaults of lmmviz's own NLopt runner already; only the budget is capped."""
+    inner = _nlopt_runner(algorithm)
 
     def run(fun, x0, lower, upper, s: OptimizerSettings):
-        import nlopt
-
-        x0 = np.asarray(x0, float)
-        opt = nlopt.opt(getattr(nlopt, algorithm), x0.size)
-        opt.set_lower_bounds(np.asarray(lower, float))
-        opt.set_upper_bounds(np.asarray(upper, float))
-        opt.set_min_objective(lambda x, grad: fun(x))
-        opt.set_xtol_abs(1e-8 if s.xtol_abs is None else s.xtol_abs)
-        opt.set_ftol_abs(1e-8 if s.ftol_abs is None else s.ftol_abs)
-        opt.set_xtol_rel(1e-4 if s.xtol_rel is None else s.xtol_rel)
-        opt.set_ftol_rel(0.0 if s.ftol_rel is None else s.ftol_rel)
-        opt.set_maxeval(min(int(s.maxeval), 100_000))
-        if s.initial_step is not None:
-            opt.set_initial_step(float(s.initial_step))
-        x = opt.optimize(x0)
-        code = opt.last_optimize_result()
-        # nloptwrap reports status 5 (MAXEVAL_REACHED) and negative codes as failures
-        ok = code > 0 and code != nlopt.MAXEVAL_REACHED
-        return np.asarray(x), float(opt.last_optimum_value()), _nlopt_code(code), ok
+        return inner(fun, x0, lower, upper, replace(s, maxeval=min(int(s.maxeval), 100_000)))
 
     return run
 

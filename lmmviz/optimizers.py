@@ -342,12 +342,12 @@ def run_optimizer(
 
     The run stops after ``settings.maxeval`` evaluations, or, as a safety, at
     ``deadline`` (a ``time.perf_counter()`` value; default ``settings.max_seconds``
-    from now), after at least one evaluation. Never raises for an optimizer's own
-    failure.
-    Never raises for a failed run: the summary then carries ``error`` (why, in one
-    line) and ``fmin`` NaN, so that no failed run passes for an optimum. A run fails
-    when the criterion raises anything but a numerical failure (see :class:`_Logged`),
-    or when the library raises (refuses its arguments, or breaks).
+    from now), after at least one evaluation. Raises ValueError, before any work, for
+    a start the optimizer cannot take (too few parameters). Never raises for a failed
+    run: the summary then carries ``error`` (why, in one line) and ``fmin`` NaN, so
+    that no failed run passes for an optimum. A run fails when the criterion raises
+    anything but a numerical failure (see :class:`_Logged`), or when the library
+    raises (refuses its arguments, or breaks).
     """
     info = get_optimizer(name)
     s = settings or OptimizerSettings()

@@ -176,10 +176,6 @@ def _num(v: float) -> str:
     return plain_number(v)
 
 
-def _runs(n: int) -> str:
-    return f"{n} run{'s' if n != 1 else ''}"
-
-
 def _known_starts(runs) -> list[str]:
     """The starting points among ``runs`` a reader may know by name (lme4's, statsmodels',
     their own), in plain words; the robust default's other starts are not named."""

@@ -227,7 +227,9 @@ class ComparisonEntry:
     @property
     def name(self) -> str:
         """allFit's name for an lme4 twin (``bobyqa``), the registry name otherwise."""
-        return self.optimizer[len("lme4:"):] if self.family == "lme4" else self.optimizer
+        from .lme4opt import lme4_name
+
+        return lme4_name(self.optimizer)
 
 
 @dataclass(frozen=True, eq=False)

@@ -384,7 +384,8 @@ def _decode(params: Mapping, notices: list[str]) -> State:
         if fault is None:
             sim_values[name] = kind(v)
         else:
-            bad(key, _number_rule(f"the simulator's “{SIM_LABELS[key]}”", fault, kind is int, lo, hi), _num(getattr(DEFAULT.sim, name)))
+            rule = _number_rule(f"the simulator's “{SIM_LABELS[key]}”", fault, kind is int, lo, hi)
+            bad(key, rule, _num(getattr(DEFAULT.sim, name)))
     if sim_values:
         sim = replace(DEFAULT.sim, **sim_values)
         if sim.n_subjects * sim.n_obs > MAX_SIM_ROWS:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from lmmviz import describe
 from lmmviz.data import seed_lme4
+from lmmviz.lme4opt import lme4_name
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.optimizers import optimizer_label
 from lmmviz.report import FEW_GROUPS_WORDS, anova_text, summary_text
@@ -113,7 +114,7 @@ def _lme4_question(page) -> None:
     runs = []
     for name in compute.LME4_QUESTION:
         res = compute.lme4_fit(page.loaded, model, page.state.reml, name)
-        short = name.split(":", 1)[1]
+        short = lme4_name(name)
         runs.append((short, res.fit, res.error, said.get(short)))
     with st.container(border=True, key="lme4_question"):
         st.markdown(f"**In lme4:** lmer({md(best.formula)}{'' if best.reml else ', REML = FALSE'})")
