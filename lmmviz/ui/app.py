@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import streamlit as st
@@ -17,6 +18,7 @@ TIMING_KEY = "lmmviz_timing"
 
 def main() -> None:
     t0 = time.perf_counter()
+    _log_to_stderr(os.environ.get("LMMVIZ_LOG_LEVEL"))
     # No page_icon: a Material icon as favicon is fetched from Google, which fails offline.
     st.set_page_config(page_title="lmmviz · Simpson's paradox in mixed models",
                        layout="wide", initial_sidebar_state="auto")  # collapsed on a phone
@@ -124,4 +126,34 @@ def _tabs(page) -> None:
     for name, tab in zip(page_state.TAB_LABELS, tabs):
         if tab.open is not False:
             with tab:
+                _settle_on_tab_change(name)
                 renderers[name](page)
+
+
+SETTLE_SECONDS = 0.3
+SHOWN_TAB_KEY = "lmmviz_tab_shown"
+
+
+def _settle_on_tab_change(name: str) -> None:
+    """Arrow keys on the tab bar select every tab they pass, and each selection is a rerun. After a
+    change of tab, wait a moment in small steps, each an st call at which Streamlit ends this run if
+    a newer one is waiting: a keyboard user passing Compare or Landscape does not pay for their work."""
+    shown = st.session_state.get(SHOWN_TAB_KEY)
+    if shown is not None and shown != name:
+        slot = st.empty()
+        for _ in range(6):
+            time.sleep(SETTLE_SECONDS / 6)
+            slot.empty()
+    st.session_state[SHOWN_TAB_KEY] = name
+    log.info("tab %s rendered", name)
+
+
+def _log_to_stderr(level: str | None) -> None:
+    """LMMVIZ_LOG_LEVEL=INFO logs each run's server time and each tab rendered (for operators and
+    the browser tests); without it only warnings reach the server's output."""
+    root = logging.getLogger("lmmviz")
+    if level and not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(level.upper())

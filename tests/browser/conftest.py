@@ -144,7 +144,9 @@ def _streamlit_server():
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    # LMMVIZ_LOG_LEVEL=INFO: the log says which tabs a run rendered (test_a11y reads it).
+    env = dict(os.environ, PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+               LMMVIZ_LOG_LEVEL="INFO")
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS_DIR / f"streamlit-server-{_worker_id()}.log"
     log = open(log_path, "w")

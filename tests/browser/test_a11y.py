@@ -51,3 +51,22 @@ def test_start_the_tour_moves_keyboard_focus_to_the_step(page, app_server):
                            timeout=15000)
     where = page.evaluate("() => document.activeElement.innerText.slice(0, 80)")
     assert "Step 1" in where or "step 1" in where, where
+
+
+def test_arrowing_along_the_tab_bar_renders_only_the_tab_it_stops_on(page, app_server, app_server_proc):
+    """Arrow keys select every tab they pass (each selection a rerun); the tabs passed on the way,
+    Compare and Landscape among them, are not computed: the server log names the tabs rendered."""
+    ui.load(page, app_server + "/")
+    log = app_server_proc.log_path
+    start = log.stat().st_size
+    page.get_by_role("tab", name="Fit").focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    ui.eventually(lambda: page.get_by_role("tab", selected=True).inner_text(), lambda t: t == "Tour")
+    ui.main(page).get_by_role("button", name="Start the tour").wait_for(timeout=30000)
+    with open(log, "rb") as f:
+        f.seek(start)
+        rendered = [ln.split(" tab ")[1].split()[0] for ln in f.read().decode(errors="replace").splitlines()
+                    if "lmmviz.ui tab " in ln]
+    assert rendered[-1:] == ["tour"], rendered
+    assert not {"compare", "landscape", "effects"} & set(rendered), rendered
