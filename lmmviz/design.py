@@ -23,6 +23,7 @@ import pandas as pd
 
 from .data import Data, DataError
 from .models import ModelSpec, get_model
+from .numerics import log
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,7 +154,7 @@ class Design:
     def ldRX2_shift(self) -> float:
         """log det(X'V⁻¹X) for raw x minus that for x' (= 2·(scaled columns)·log s)."""
         k = 2 if self.spec.within_between else 1
-        return 2.0 * k * math.log(self.x_scale)
+        return 2.0 * k * log(self.x_scale)
 
     @property
     def q(self) -> int:

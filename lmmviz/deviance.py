@@ -23,8 +23,9 @@ import numpy as np
 
 from .design import Design
 from .models import ModelSpec
+from .numerics import cholesky, gram, log, sum_log
 
-LOG_2PI = math.log(2.0 * math.pi)
+LOG_2PI = log(2.0 * math.pi)
 
 
 def lambda_entries(spec: ModelSpec, theta) -> tuple[float, float, float]:
@@ -106,9 +107,8 @@ def update_factor(design: Design, theta) -> Factor:
         a11 = 1.0 + (t1 * t1) * m[0]
         l11 = np.sqrt(a11)
         b1 = zw[0] * (t1 / l11)[:, None]
-        P = design.sww - b1.T @ b1
-        return Factor(np.asarray(theta, float).ravel().copy(), l11, None, None, (b1,), P,
-                      float(np.log(a11).sum()))
+        P = design.sww - gram(b1)
+        return Factor(np.asarray(theta, float).ravel().copy(), l11, None, None, (b1,), P, sum_log(a11))
     m11, m12, m22 = m
     # T = Λ' M Λ for Λ = [[t1, 0], [t2, t3]]
     u = m12 * t1 + m22 * t2
@@ -122,8 +122,8 @@ def update_factor(design: Design, theta) -> Factor:
     l22 = np.sqrt(l22sq)
     b1 = (t1 * zw[0] + t2 * zw[1]) / l11[:, None]
     b2 = (t3 * zw[1] - l21[:, None] * b1) / l22[:, None]
-    P = design.sww - b1.T @ b1 - b2.T @ b2
-    ldL2 = float(np.log(a11).sum() + np.log(l22sq).sum())
+    P = design.sww - gram(b1, b2)
+    ldL2 = 2.0 * (sum_log(l11) + sum_log(l22))
     return Factor(np.asarray(theta, float).ravel().copy(), l11, l21, l22, (b1, b2), P, ldL2)
 
 
@@ -141,19 +141,19 @@ def objective(design: Design, factor: Factor, reml: bool) -> Objective:
     """The profiled REML criterion or −2 log-likelihood from a factor."""
     n, p = design.n, design.p
     try:
-        R = np.linalg.cholesky(factor.P)
+        R = cholesky(factor.P)
     except np.linalg.LinAlgError:
         return Objective(math.inf, factor.ldL2, math.nan, math.nan)
     d = np.diag(R)
     pwrss = float(d[p] ** 2)
-    ldRX2 = float(2.0 * np.log(d[:p]).sum()) + design.ldRX2_shift
+    ldRX2 = 2.0 * sum_log(d[:p]) + design.ldRX2_shift
     if not pwrss > 0.0:
         return Objective(math.inf, factor.ldL2, ldRX2, pwrss)
     if reml:
         nmp = n - p
-        crit = factor.ldL2 + ldRX2 + nmp * (1.0 + LOG_2PI + math.log(pwrss / nmp))
+        crit = factor.ldL2 + ldRX2 + nmp * (1.0 + LOG_2PI + log(pwrss / nmp))
     else:
-        crit = factor.ldL2 + n * (1.0 + LOG_2PI + math.log(pwrss / n))
+        crit = factor.ldL2 + n * (1.0 + LOG_2PI + log(pwrss / n))
     return Objective(float(crit), factor.ldL2, ldRX2, pwrss)
 
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .design import Design
+from .numerics import cholesky, gram
 
 
 def lme4_start(design: Design) -> np.ndarray:
@@ -38,10 +39,27 @@ def _theta_from_cov(design: Design, cov: np.ndarray) -> np.ndarray:
         return np.array([math.sqrt(max(float(cov[0, 0]), 0.0))])
     if spec.n_theta == 2:
         return np.sqrt(np.maximum(np.diag(cov), 0.0))
-    w, v = np.linalg.eigh(cov)
-    w = np.maximum(w, 1e-8 * max(w.max(), 1e-12))
-    L = np.linalg.cholesky((v * w) @ v.T)
+    L = cholesky(_nearest_pd_2x2(cov))
     return np.array([L[0, 0], L[1, 0], L[1, 1]])
+
+
+def _nearest_pd_2x2(cov: np.ndarray) -> np.ndarray:
+    """The 2 × 2 symmetric matrix with its eigenvalues raised to at least 1e-8 × the largest, in
+    closed form (LAPACK's eigh gives other last bits on other CPUs, and this only starts a search)."""
+    a, b, d = float(cov[0, 0]), float(cov[0, 1]), float(cov[1, 1])
+    half_gap = math.hypot((a - d) / 2.0, b)
+    hi, lo = (a + d) / 2.0 + half_gap, (a + d) / 2.0 - half_gap
+    floor = 1e-8 * max(hi, 1e-12)
+    if lo >= floor:
+        return np.array([[a, b], [b, d]])
+    # eigenvector of the small eigenvalue, then raise that eigenvalue (and the large one if needed)
+    v = (b, lo - a) if abs(b) > 0.0 else ((1.0, 0.0) if a <= d else (0.0, 1.0))
+    norm = math.hypot(*v)
+    v = (v[0] / norm, v[1] / norm)
+    u = (-v[1], v[0])
+    hi = max(hi, floor)
+    return np.array([[hi * u[0] * u[0] + floor * v[0] * v[0], hi * u[0] * u[1] + floor * v[0] * v[1]],
+                     [hi * u[0] * u[1] + floor * v[0] * v[1], hi * u[1] * u[1] + floor * v[1] * v[1]]])
 
 
 def moment_start(design: Design) -> np.ndarray | None:
@@ -60,10 +78,11 @@ def moment_start(design: Design) -> np.ndarray | None:
         a = st.my - bw * st.mx
         if spec.within_between:
             # Between-group variance left after x̄ explains the group intercepts.
-            A = np.column_stack([np.ones_like(st.mx), st.mx])
-            coef, *_ = np.linalg.lstsq(A, a, rcond=None)
-            resid = a - A @ coef
-            tau2 = float(resid @ resid / max(len(a) - 2, 1) - s2 * np.mean(1.0 / n))
+            # (simple regression in closed form: lstsq's LAPACK differs in the last bits by CPU)
+            dm = st.mx - st.mx.mean()
+            sdd = float(np.sum(dm * dm))
+            resid = a - a.mean() - (float(np.sum(dm * (a - a.mean()))) / sdd * dm if sdd > 0 else 0.0)
+            tau2 = float(np.sum(resid * resid) / max(len(a) - 2, 1) - s2 * np.mean(1.0 / n))
         else:
             tau2 = float(np.var(a, ddof=1) - s2 * np.mean(1.0 / n))
         return _theta_from_cov(design, np.array([[max(tau2, 0.0) / s2]]))
@@ -78,7 +97,8 @@ def moment_start(design: Design) -> np.ndarray | None:
     if not s2 > 0:
         return None
     coefs = np.column_stack([inter, slope])
-    between = np.cov(coefs, rowvar=False)
+    centred = coefs - coefs.mean(axis=0)
+    between = gram(centred) / (len(coefs) - 1)  # np.cov, summed in a fixed order
     # Mean sampling covariance of (intercept, slope) from OLS: s²(Z'Z)⁻¹.
     nn, mx, sxx = n[ok], st.mx[ok], st.sxx[ok]
     samp = np.array([

@@ -473,7 +473,7 @@ def test_the_slice_joins_converged_optima(slice_cases, name, model):
 def test_uncorrelated_seed_slice_skips_the_run_stopped_early(slice_cases):
     cmp, optima, pair, sl = slice_cases("seed", "uncorrelated")
     cobyla = next(e for e in cmp.entries if e.optimizer == "nlopt_cobyla")
-    assert not cobyla.fit.converged and 71.47 < cobyla.fit.criterion < 71.48  # MAXEVAL_REACHED
+    assert not cobyla.fit.converged and 70.76 < cobyla.fit.criterion < 70.78  # MAXEVAL_REACHED
     # on the map its path ends "stopped early", not at a local optimum
     verdicts = L.optimizer_paths(cmp).ends.groupby("run")["verdict"].first()
     assert verdicts["nlopt_cobyla"] == "stopped early"
@@ -489,11 +489,11 @@ def test_uncorrelated_seed_slice_skips_the_run_stopped_early(slice_cases):
                                     "an optimizer at 101.88 must climb to 102.10 on this path before it can go "
                                     "down to 70.02.")
     # the slice from where COBYLA stopped: the criterion falls all the way, no ridge, no zoom
-    s = L.slice_between(lmmviz.seed(), cobyla.fit.theta, b.theta, model="uncorrelated", label_a="71.48",
+    s = L.slice_between(lmmviz.seed(), cobyla.fit.theta, b.theta, model="uncorrelated", label_a="70.77",
                         label_b="70.02")
     assert not s.has_barrier and s.zoom is None
-    assert L.describe_slice(s) == ("Between 71.48 and 70.02 there is no barrier: from 71.48 the criterion falls "
-                                   "all the way to 70.02, by 1.46. Nothing on this path holds an optimizer at 71.48.")
+    assert L.describe_slice(s) == ("Between 70.77 and 70.02 there is no barrier: from 70.77 the criterion falls "
+                                   "all the way to 70.02, by 0.75. Nothing on this path holds an optimizer at 70.77.")
 
 
 def _synthetic_slice(F, t=(0.0, 0.1, 0.2, 0.5, 1.0)):

@@ -24,7 +24,11 @@ SEED = ROOT / "lmmviz" / "examples" / "seed.csv"
 # Nelder-Mead removes: lme4's own Nelder_Mead accepts a reflected point below the worst
 # vertex (NLopt: below the second worst) and keeps an expansion worse than its
 # reflection; lme4 wanders to 68.07 where the twin stops at 101.34. Listed, not hidden.
-KNOWN_SEED_DEFECTS = {("Nelder_Mead", "slope", True)}
+# The nloptwrap twin's ML slope fit follows lme4's path for 7 evaluations; then criteria that
+# differ from lme4's in the 14th digit (closed-form blocks vs CHOLMOD) send it to 108.37 beside
+# lme4's 108.30, both above the ML optimum 82.23. Which of the two a run reaches follows the last
+# bits: lmmviz's earlier BLAS-summed criterion agreed here on two CPUs and missed elsewhere.
+KNOWN_SEED_DEFECTS = {("Nelder_Mead", "slope", True), ("nloptwrap.NLOPT_LN_BOBYQA", "slope", False)}
 
 
 @pytest.fixture(scope="module")
