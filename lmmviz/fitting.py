@@ -398,15 +398,19 @@ def _as_design(data: Data | Design, model: str) -> tuple[Design, int]:
 def fit(
     data: Data | Design,
     model: str = "intercept",
-    reml: bool = True,
-    optimizer: str = ROBUST,
+    reml: bool | None = None,
+    optimizer: str | None = None,
     settings: OptimizerSettings | None = None,
 ) -> Fit:
     """Fit ``model`` to ``data``; the robust default never stops silently in a local optimum.
 
     ``optimizer`` is ``"robust"`` (the default) or a name from :data:`REGISTRY`, e.g. an
     lme4 twin by lme4's name (``"lme4:bobyqa"``, ``"lme4:Nelder_Mead"``, ``"lme4:nloptwrap"``).
+    ``reml`` and ``optimizer``, when given, override those of ``settings`` (whose
+    defaults are REML and the robust default).
     """
+    s = _resolved(settings, reml=reml, optimizer=optimizer)
+    reml, optimizer, settings = s.reml, s.optimizer, s
     design, dropped = _as_design(data, model)
     if optimizer != ROBUST:
         # an unknown name, or one the model cannot use, is a ValueError before any work
@@ -422,6 +426,13 @@ def fit(
             f"the optimizer {optimizer} found no point where the model can be evaluated: {best.returnvalue}"
         )
     return make_fit(design, reml, best, runs, optimizer, dropped)
+
+
+def _resolved(settings: OptimizerSettings | None, **given) -> OptimizerSettings:
+    """``settings`` (default: lmmviz's) with the arguments a call gave explicitly."""
+    s = settings or OptimizerSettings()
+    changes = {k: v for k, v in given.items() if v is not None}
+    return replace(s, **changes) if changes else s
 
 
 def fit_at(data: Data | Design, model: str, theta, reml: bool = True) -> Fit:
@@ -458,7 +469,7 @@ def compare_optimizers() -> tuple[str, ...]:
 def compare(
     data: Data | Design,
     model: str = "slope",
-    reml: bool = True,
+    reml: bool | None = None,
     start=None,
     settings: OptimizerSettings | None = None,
     optimizers: tuple[str, ...] | None = None,
@@ -473,9 +484,10 @@ def compare(
     verdict: ``best`` (optimum 1), ``local optimum`` or ``failed`` (the message says why);
     last, ``not run`` for optimizers the model cannot use (NEWUOA on one θ).
     """
+    s = _resolved(settings, reml=reml)
+    reml = s.reml
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)
-    s = settings or OptimizerSettings()
     if start is None and s.start is not None:
         start = s.start
     th0 = lme4_start(design) if start is None else _checked_start(design, start)
