@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import sys
+from types import MappingProxyType
 
 MODEL_CHOICES = ("intercept", "slope", "uncorrelated", "within_between")
 
@@ -218,7 +219,7 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-COMMANDS = {"fit": cmd_fit, "compare": cmd_compare, "optimizers": cmd_optimizers, "simulate": cmd_simulate}
+COMMANDS = MappingProxyType({"fit": cmd_fit, "compare": cmd_compare, "optimizers": cmd_optimizers, "simulate": cmd_simulate})
 
 
 def main(argv=None) -> int:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 from .data import SimulationSettings
 from .models import MODELS
@@ -30,7 +32,7 @@ APP_MAX_SECONDS = 20.0
 MIXED = ("intercept", "slope", "uncorrelated", "within_between")
 
 # lmmviz optimizer -> (lme4 optimizer, NLopt algorithm or None)
-R_OPTIMIZERS: dict[str, tuple[str, str | None]] = {
+R_OPTIMIZERS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
     "nlopt_bobyqa": ("nloptwrap", "NLOPT_LN_BOBYQA"),
     "nlopt_neldermead": ("nloptwrap", "NLOPT_LN_NELDERMEAD"),
     "nlopt_newuoa": ("nloptwrap", "NLOPT_LN_NEWUOA_BOUND"),
@@ -45,7 +47,7 @@ R_OPTIMIZERS: dict[str, tuple[str, str | None]] = {
     "lme4:nloptwrap.NLOPT_LN_BOBYQA": ("nloptwrap", "NLOPT_LN_BOBYQA"),
     "lme4:nloptwrap.NLOPT_LN_NELDERMEAD": ("nloptwrap", "NLOPT_LN_NELDERMEAD"),
     "lme4:optimx.L-BFGS-B": ("optimx", "L-BFGS-B"),
-}
+})
 
 
 def n_theta(model: str) -> int:
@@ -206,8 +208,8 @@ def r_str(s: str) -> str:
 
 
 _SYNTACTIC = re.compile(r"^((([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*)|[.])$")
-_R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
-               "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in"}
+_R_RESERVED = frozenset({"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
+               "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in"})
 
 
 def r_name(name: str) -> str:

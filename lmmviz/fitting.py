@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,7 @@ def _run_on_boundary(f: Deviance, design: Design, zero: int, theta0, s: Optimize
     return replace(run, constrained=True)
 
 
-NESTED = {"uncorrelated": "intercept", "slope": "uncorrelated"}
+NESTED = MappingProxyType({"uncorrelated": "intercept", "slope": "uncorrelated"})
 
 
 def _nested_start(f: Deviance, design: Design, s: OptimizerSettings,

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -318,10 +319,12 @@ class OptimizerInfo:
                 f"{_WORDS.get(n_params, n_params)} θ value{'s' if n_params != 1 else ''}")
 
 
-_WORDS = {1: "one", 2: "two", 3: "three"}
+_WORDS = MappingProxyType({1: "one", 2: "two", 3: "three"})
 
 
-REGISTRY: dict[str, OptimizerInfo] = {
+# Filled once, at import: lmmviz's own here, then lme4opt puts its twins first. Read through
+# REGISTRY, a read-only view, so that no session can change what the others run.
+_REGISTRY: dict[str, OptimizerInfo] = {
     info.name: info
     for info in (
         OptimizerInfo("nlopt_bobyqa", "NLopt", "BOBYQA", _nlopt_runner("LN_BOBYQA")),
@@ -337,6 +340,7 @@ REGISTRY: dict[str, OptimizerInfo] = {
         OptimizerInfo("scipy_cobyqa", "SciPy", "COBYQA", _scipy_runner("COBYQA")),
     )
 }
+REGISTRY: Mapping[str, OptimizerInfo] = MappingProxyType(_REGISTRY)
 
 
 ROBUST = "robust"

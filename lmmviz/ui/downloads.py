@@ -5,6 +5,7 @@ R and Python scripts. The builders are plain functions of the page; the heavy on
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 
 import streamlit as st
 
@@ -18,7 +19,7 @@ from lmmviz.share import encode_state
 from . import compute
 from .tables import lrt_models
 
-FILES = {
+FILES = MappingProxyType({
     "csv": "lmmviz-data.csv",
     "json": "lmmviz-results.json",
     "txt": "lmmviz-summary.txt",
@@ -26,7 +27,7 @@ FILES = {
     "svg": "lmmviz-chart.svg",
     "r": "lmmviz-fit.R",
     "py": "lmmviz-fit.py",
-}
+})
 
 
 def recipe(page) -> FitRecipe:
