@@ -302,6 +302,29 @@ def _varcorr(design: Design, theta, sigma: float) -> tuple[VarCorrRow, ...]:
     return tuple(rows)
 
 
+def _group_lines(design: Design, sol) -> tuple[pd.DataFrame, np.ndarray]:
+    """(ranef, fitted): each group's conditional modes with their SDs and its fitted line
+    y = a_g + b_g·x, and the rows' fitted values."""
+    spec, st, b = design.spec, design.stats, sol.b
+    if spec.within_between:
+        line_a = sol.beta[0] + b[:, 0] + (sol.beta[2] - sol.beta[1]) * st.mx
+        line_b = np.full(st.n_groups, sol.beta[1])
+    else:
+        line_a = sol.beta[0] + b[:, 0]
+        line_b = sol.beta[1] + (b[:, 1] if spec.q == 2 else np.zeros(st.n_groups))
+    re_names = spec.re_names(design.names["x"])
+    ranef = pd.DataFrame({"group": st.labels})
+    for i, nm in enumerate(re_names):
+        ranef[nm] = b[:, i]
+    for i, nm in enumerate(re_names):
+        # mapping back from centred x can leave a zero variance a rounding error below 0
+        ranef[f"condsd_{nm}"] = np.sqrt(np.maximum(sol.condvar[:, i, i], 0.0))
+    ranef["line_intercept"] = line_a
+    ranef["line_slope"] = line_b
+    ranef["n"] = st.n.astype(int)
+    return ranef, line_a[st.codes] + line_b[st.codes] * design.x
+
+
 def make_fit(
     design: Design,
     reml: bool,
@@ -326,27 +349,9 @@ def make_fit(
     loglik = -crit / 2.0
     vcov = sol.sigma**2 * sol.vcov_unscaled
     se = np.sqrt(np.diag(vcov))
-    # Each group's fitted line y = a_g + b_g·x and the rows' fitted values.
     st = design.stats
-    b = sol.b
-    if spec.within_between:
-        line_a = sol.beta[0] + b[:, 0] + (sol.beta[2] - sol.beta[1]) * st.mx
-        line_b = np.full(st.n_groups, sol.beta[1])
-    else:
-        line_a = sol.beta[0] + b[:, 0]
-        line_b = sol.beta[1] + (b[:, 1] if spec.q == 2 else np.zeros(st.n_groups))
-    fitted = line_a[st.codes] + line_b[st.codes] * design.x
+    ranef, fitted = _group_lines(design, sol)
     residuals = design.y - fitted
-    re_names = spec.re_names(names["x"])
-    ranef = pd.DataFrame({"group": st.labels})
-    for i, nm in enumerate(re_names):
-        ranef[nm] = b[:, i]
-    for i, nm in enumerate(re_names):
-        # mapping back from centred x can leave a zero variance a rounding error below 0
-        ranef[f"condsd_{nm}"] = np.sqrt(np.maximum(sol.condvar[:, i, i], 0.0))
-    ranef["line_intercept"] = line_a
-    ranef["line_slope"] = line_b
-    ranef["n"] = st.n.astype(int)
     varcorr = _varcorr(design, theta, sol.sigma)
     converged = bool(optsum.converged and not any("failed" in w for w in warnings))
     fit = Fit(

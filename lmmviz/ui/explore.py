@@ -368,34 +368,45 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
         return
     skey = (key, model, reml) + pkey
     if model in ONE_D:
-        with st.expander("Range and resolution"):
-            _defaults(ls_curve_n=400, ls_curve_auto=True, ls_t0=-1.0, ls_t1=3.0)
-            n = st.slider("Points on the curve", 100, landscape.MAX_CURVE, step=100, key="ls_curve_n")
-            manual = not st.checkbox("Automatic range (cover every optimizer's path and every minimum)",
-                                     key="ls_curve_auto")
-            theta_range = None
-            if manual:
-                a, b = st.columns(2)
-                lo = a.number_input("θ from (log10)", step=0.5, key="ls_t0")
-                hi = b.number_input("θ to (log10)", step=0.5, key="ls_t1")
-                theta_range = (10 ** lo, 10 ** hi) if hi > lo else None
-        curve = _curve(skey, data, model, reml, paths, theta_range, n)
-        st.caption(md(f"The {curve.criterion_name} of the {MODEL_LABELS[model].lower()} model against θ = "
-                      f"σ_{group}/σ (log axis); β and σ are profiled out. Below: every θ each optimizer tried, "
-                      "from its start (square) to where it stopped (diamond)."))
-        _chart(("curve", theta_range, n) + skey, lambda: charts.curve_chart(curve, paths, group=group),
-               alt=describe.curve_alt(curve, paths), table=curve.minima[["theta", "criterion", "kind"]])
-        minima = curve.minima.sort_values("criterion")
-        if len(minima) > 1:
-            st.warning(md(f"The curve has {len(minima)} minima: " + ", ".join(
-                f"{c:.2f} at θ ≈ {t:.3g}" for c, t in zip(minima["criterion"], minima["theta"])) +
-                ". An optimizer started in the basin of the higher one stops there, and reports success."),
-                icon=":material/landscape:")
-        _slice_view(data, key, model, reml, curve.minima, comparison, current_fit, skey)
-        for note in curve.notes:
-            st.caption(md(note))
-        return
-    # two-parameter models
+        _curve_view(data, key, model, reml, paths, comparison, current_fit, group, skey)
+    else:
+        _map_view(data, key, model, reml, paths, comparison, current_fit, group, n_groups, skey, controls)
+
+
+def _curve_view(data, key: str, model: str, reml: bool, paths, comparison, current_fit, group: str,
+                skey: tuple) -> None:
+    """A one-θ model: the criterion along θ, its minima, and the stretch between them."""
+    with st.expander("Range and resolution"):
+        _defaults(ls_curve_n=400, ls_curve_auto=True, ls_t0=-1.0, ls_t1=3.0)
+        n = st.slider("Points on the curve", 100, landscape.MAX_CURVE, step=100, key="ls_curve_n")
+        manual = not st.checkbox("Automatic range (cover every optimizer's path and every minimum)",
+                                 key="ls_curve_auto")
+        theta_range = None
+        if manual:
+            a, b = st.columns(2)
+            lo = a.number_input("θ from (log10)", step=0.5, key="ls_t0")
+            hi = b.number_input("θ to (log10)", step=0.5, key="ls_t1")
+            theta_range = (10 ** lo, 10 ** hi) if hi > lo else None
+    curve = _curve(skey, data, model, reml, paths, theta_range, n)
+    st.caption(md(f"The {curve.criterion_name} of the {MODEL_LABELS[model].lower()} model against θ = "
+                  f"σ_{group}/σ (log axis); β and σ are profiled out. Below: every θ each optimizer tried, "
+                  "from its start (square) to where it stopped (diamond)."))
+    _chart(("curve", theta_range, n) + skey, lambda: charts.curve_chart(curve, paths, group=group),
+           alt=describe.curve_alt(curve, paths), table=curve.minima[["theta", "criterion", "kind"]])
+    minima = curve.minima.sort_values("criterion")
+    if len(minima) > 1:
+        st.warning(md(f"The curve has {len(minima)} minima: " + ", ".join(
+            f"{c:.2f} at θ ≈ {t:.3g}" for c, t in zip(minima["criterion"], minima["theta"])) +
+            ". An optimizer started in the basin of the higher one stops there, and reports success."),
+            icon=":material/landscape:")
+    _slice_view(data, key, model, reml, curve.minima, comparison, current_fit, skey)
+    for note in curve.notes:
+        st.caption(md(note))
+
+
+def _map_view(data, key: str, model: str, reml: bool, paths, comparison, current_fit, group: str,
+              n_groups: int, skey: tuple, controls) -> None:
+    """A model with two or three θ: the map over two of them, and the slice between optima."""
     held_choices: dict[str, tuple] = {}
     if model == "slope":  # the correlation can be held at that of any optimum a run converged to
         fits = [current_fit] if current_fit is not None else []
