@@ -140,3 +140,56 @@ def test_sessions_in_threads_decode_and_fit_without_seeing_each_other():
         assert reml == ("ml" not in link) and optimizer == link["opt"]
     # the seed's random-intercept REML criterion, as lme4 gives it
     assert results[0][2] == pytest.approx(77.411303, abs=1e-5)
+
+
+def _data_key_page():
+    """One session's page: hashes its own data set with explore.data_key (twice)."""
+    import streamlit as st
+
+    import lmmviz
+    from lmmviz.ui import explore
+
+    n = st.session_state["n_subjects"]
+    data = lmmviz.frame_to_data(lmmviz.simulate(lmmviz.SimulationSettings(n_subjects=n)), y="pain", x="dosage",
+                                group="subject_id")
+    st.session_state["key"] = explore.data_key(data)
+    st.session_state["again"] = explore.data_key(data)
+    st.session_state["memo"] = len(st.session_state[explore.DATA_KEYS])
+    st.session_state["hash"] = explore.hash_data(data)
+
+
+def test_data_keys_are_each_sessions_own_under_concurrent_sessions():
+    # Six sessions at once, each with its own data: each gets its own data's key, and its
+    # memo holds its own data only (the memo lives in the session's state, not the module).
+    from streamlit.testing.v1 import AppTest
+
+    from lmmviz.ui import explore
+
+    sizes = (3, 4, 5, 6, 7, 8)
+    apps = []
+    for n in sizes:
+        at = AppTest.from_function(_data_key_page, default_timeout=120)
+        at.session_state["n_subjects"] = n
+        apps.append(at)
+    barrier = threading.Barrier(len(apps))
+
+    def session(at) -> None:
+        barrier.wait()
+        at.run()
+
+    threads = [threading.Thread(target=session, args=(at,)) for at in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(180)
+    keys = []
+    for n, at in zip(sizes, apps):
+        assert not at.exception, at.exception
+        ss = at.session_state
+        want = explore.hash_data(lmmviz.frame_to_data(lmmviz.simulate(lmmviz.SimulationSettings(n_subjects=n)),
+                                                      y="pain", x="dosage", group="subject_id"))
+        assert ss["key"] == ss["again"] == ss["hash"] == want and len(want) == 24
+        assert ss["memo"] == 1
+        keys.append(ss["key"])
+    assert len(set(keys)) == len(sizes)
+    assert not hasattr(explore, "_KEYS")
