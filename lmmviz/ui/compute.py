@@ -61,13 +61,13 @@ def _seed() -> tuple:
 
 
 @st.cache_data(max_entries=24, max_size="600MB", ttl=TTL, show_spinner="Simulating…")
-def _simulated(settings: tuple) -> object:
-    s = lmmviz.SimulationSettings(*settings)
-    return lmmviz.frame_to_data(lmmviz.simulate(s), y="pain", x="dosage", group="subject_id")
+def _simulated(settings) -> object:
+    """``settings``: the frozen :class:`lmmviz.SimulationSettings`, hashed by its fields."""
+    return lmmviz.frame_to_data(lmmviz.simulate(settings), y="pain", x="dosage", group="subject_id")
 
 
 def simulate_data(settings) -> object:
-    return _simulated(tuple(settings.__dict__.values()))
+    return _simulated(settings)
 
 
 def _lines(text: bytes) -> int:
