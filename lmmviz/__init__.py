@@ -7,8 +7,9 @@ Names are imported on first use so that ``python -m lmmviz --help`` starts fast.
 """
 
 from importlib import import_module
+from types import MappingProxyType
 
-_EXPORTS = {
+_EXPORTS = MappingProxyType({
     "data": ("PRESET_LABELS", "PRESETS", "Data", "DataError", "SimulationSettings", "load", "prepare",
              "read_table", "seed", "simulate", "frame_to_data"),
     "design": ("Design", "make_design"),
@@ -20,8 +21,8 @@ _EXPORTS = {
     "reference": ("pooled_ols", "per_group_ols"),
     "report": ("anova_text", "summary_text"),
     "results": ("Anova", "Comparison", "Diagnostic", "Fit"),
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+})
+_WHERE = MappingProxyType({name: module for module, names in _EXPORTS.items() for name in names})
 __all__ = sorted(_WHERE)
 __version__ = "0.1.0"
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import sys
+from types import MappingProxyType
 
 MODEL_CHOICES = ("intercept", "slope", "uncorrelated", "within_between")
 
@@ -129,7 +130,8 @@ def _settings(args):
         if v is not None and not (math.isfinite(v) and v > 0):
             raise ValueError(f"--{name.replace('_', '-')} must be a positive number")
     return OptimizerSettings(start=start, initial_step=args.initial_step, ftol_abs=args.ftol,
-                             xtol_abs=args.xtol, maxeval=args.maxeval, max_seconds=args.max_seconds)
+                             xtol_abs=args.xtol, maxeval=args.maxeval, max_seconds=args.max_seconds,
+                             optimizer=getattr(args, "optimizer", "robust"), reml=not args.ml)
 
 
 def cmd_fit(args) -> int:
@@ -137,7 +139,7 @@ def cmd_fit(args) -> int:
     from .report import diagnostic_parts, summary_text
 
     data = _load(args)
-    result = fit(data, args.model, reml=not args.ml, optimizer=args.optimizer, settings=_settings(args))
+    result = fit(data, args.model, settings=_settings(args))
     if args.json:
         print(dumps(result.to_dict()))
     else:
@@ -159,7 +161,7 @@ def cmd_compare(args) -> int:
     from .lme4opt import NOT_FEASIBLE
 
     data = _load(args)
-    result = compare(data, args.model, reml=not args.ml, settings=_settings(args))
+    result = compare(data, args.model, settings=_settings(args))
     if args.json:
         out = {"fits": result.fit_dicts(), "best": result.best}  # same keys in every entry
         print(dumps(out))
@@ -217,7 +219,7 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-COMMANDS = {"fit": cmd_fit, "compare": cmd_compare, "optimizers": cmd_optimizers, "simulate": cmd_simulate}
+COMMANDS = MappingProxyType({"fit": cmd_fit, "compare": cmd_compare, "optimizers": cmd_optimizers, "simulate": cmd_simulate})
 
 
 def main(argv=None) -> int:

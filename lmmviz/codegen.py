@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 from .data import SimulationSettings
 from .models import MODELS
@@ -30,7 +32,7 @@ APP_MAX_SECONDS = 20.0
 MIXED = ("intercept", "slope", "uncorrelated", "within_between")
 
 # lmmviz optimizer -> (lme4 optimizer, NLopt algorithm or None)
-R_OPTIMIZERS: dict[str, tuple[str, str | None]] = {
+R_OPTIMIZERS: Mapping[str, tuple[str, str | None]] = MappingProxyType({
     "nlopt_bobyqa": ("nloptwrap", "NLOPT_LN_BOBYQA"),
     "nlopt_neldermead": ("nloptwrap", "NLOPT_LN_NELDERMEAD"),
     "nlopt_newuoa": ("nloptwrap", "NLOPT_LN_NEWUOA_BOUND"),
@@ -45,7 +47,7 @@ R_OPTIMIZERS: dict[str, tuple[str, str | None]] = {
     "lme4:nloptwrap.NLOPT_LN_BOBYQA": ("nloptwrap", "NLOPT_LN_BOBYQA"),
     "lme4:nloptwrap.NLOPT_LN_NELDERMEAD": ("nloptwrap", "NLOPT_LN_NELDERMEAD"),
     "lme4:optimx.L-BFGS-B": ("optimx", "L-BFGS-B"),
-}
+})
 
 
 def n_theta(model: str) -> int:
@@ -61,34 +63,28 @@ def settings_for(
     maxeval: int = 10_000,
     max_seconds: float = APP_MAX_SECONDS,
 ) -> OptimizerSettings:
-    """The app's optimizer settings for one model: a start θ is used only by the models
-    whose θ has that many values (random intercept and within-between 1, uncorrelated 2,
-    random slope 3); the others start from lme4's start."""
-    use = tuple(float(v) for v in start) if start is not None and len(start) == n_theta(model) else None
-    return OptimizerSettings(start=use, initial_step=step, ftol_abs=ftol, xtol_abs=xtol,
-                             maxeval=int(maxeval), max_seconds=float(max_seconds))
+    """The app's optimizer settings for one model, from the share link's names (``step``,
+    ``ftol``, ``xtol``): see :meth:`OptimizerSettings.for_model` for which models keep
+    ``start``."""
+    return OptimizerSettings(start=start, initial_step=step, ftol_abs=ftol, xtol_abs=xtol, maxeval=maxeval,
+                             max_seconds=max_seconds).for_model(model)
 
 
 @dataclass(frozen=True)
 class FitRecipe:
     """What the app fitted, enough to fit it again.
 
-    ``source`` is ``seed``, ``sim`` (with ``sim``) or ``csv`` (with ``csv_text``: the
-    validated data as CSV with columns group, x, y).
+    ``settings`` are the fit's :class:`OptimizerSettings` (optimizer, REML/ML, start,
+    tolerances, budget), shared by every model (:meth:`for_model` fits the start to
+    one). ``source`` is ``seed``, ``sim`` (with ``sim``) or ``csv`` (with
+    ``csv_text``: the validated data as CSV with columns group, x, y).
     """
 
     y: str
     x: str
     group: str
     models: tuple[str, ...]
-    reml: bool = True
-    optimizer: str = "robust"
-    start: tuple[float, ...] | None = None
-    step: float | None = None
-    ftol: float | None = None
-    xtol: float | None = None
-    maxeval: int = 10_000
-    max_seconds: float = APP_MAX_SECONDS
+    settings: OptimizerSettings = OptimizerSettings(max_seconds=APP_MAX_SECONDS)
     source: str = "seed"
     sim: SimulationSettings | None = None
     csv_text: str | None = field(default=None, repr=False)
@@ -97,8 +93,16 @@ class FitRecipe:
     def mixed(self) -> tuple[str, ...]:
         return tuple(m for m in self.models if m in MIXED)
 
-    def settings(self, model: str) -> OptimizerSettings:
-        return settings_for(model, self.start, self.step, self.ftol, self.xtol, self.maxeval, self.max_seconds)
+    @property
+    def reml(self) -> bool:
+        return self.settings.reml
+
+    @property
+    def optimizer(self) -> str:
+        return self.settings.optimizer
+
+    def for_model(self, model: str) -> OptimizerSettings:
+        return self.settings.for_model(model)
 
     def inline(self) -> bool:
         return self.csv_text is not None and self.csv_text.count("\n") <= MAX_INLINE_ROWS + 1
@@ -156,7 +160,7 @@ def python_script(r: FitRecipe) -> str:
     if r.mixed:
         body += ["", f"optimizer = {r.optimizer!r}  # {optimizer_label(r.optimizer)}"]
     for m in r.mixed:
-        s = r.settings(m)
+        s = r.for_model(m)
         kw = [f"maxeval={s.maxeval}", f"max_seconds={_py_num(s.max_seconds)}"]
         if s.start is not None:
             kw.insert(0, f"start=({', '.join(_py_num(v) for v in s.start)},)")
@@ -204,8 +208,8 @@ def r_str(s: str) -> str:
 
 
 _SYNTACTIC = re.compile(r"^((([A-Za-z]|[.][._A-Za-z])[._A-Za-z0-9]*)|[.])$")
-_R_RESERVED = {"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
-               "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in"}
+_R_RESERVED = frozenset({"if", "else", "repeat", "while", "function", "for", "next", "break", "TRUE", "FALSE", "NULL",
+               "Inf", "NaN", "NA", "NA_integer_", "NA_real_", "NA_character_", "in"})
 
 
 def r_name(name: str) -> str:
@@ -254,7 +258,7 @@ def r_optimizer(optimizer: str) -> tuple[str | None, str | None, str]:
 def _r_control(r: FitRecipe, model: str) -> tuple[str, list[str]]:
     """(control expression, comments)."""
     opt, alg, _ = r_optimizer(r.optimizer)
-    s = r.settings(model)
+    s = r.for_model(model)
     notes: list[str] = []
     if opt is None:
         return "", notes
@@ -324,7 +328,7 @@ def r_script(r: FitRecipe) -> str:
                 for i, line in enumerate(_wrap(comment, 90))]
     for m in r.mixed:
         ctrl, notes = _r_control(r, m)
-        s = r.settings(m)
+        s = r.for_model(m)
         start = f",\n  start = list(theta = c({', '.join(_r_num(v) for v in s.start)}))" if s.start else ""
         out.append("")
         out += [f"# note: {n}" for n in notes]

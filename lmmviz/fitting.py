@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,7 @@ def _run_on_boundary(f: Deviance, design: Design, zero: int, theta0, s: Optimize
     return replace(run, constrained=True)
 
 
-NESTED = {"uncorrelated": "intercept", "slope": "uncorrelated"}
+NESTED = MappingProxyType({"uncorrelated": "intercept", "slope": "uncorrelated"})
 
 
 def _nested_start(f: Deviance, design: Design, s: OptimizerSettings,
@@ -301,6 +302,29 @@ def _varcorr(design: Design, theta, sigma: float) -> tuple[VarCorrRow, ...]:
     return tuple(rows)
 
 
+def _group_lines(design: Design, sol) -> tuple[pd.DataFrame, np.ndarray]:
+    """(ranef, fitted): each group's conditional modes with their SDs and its fitted line
+    y = a_g + b_g·x, and the rows' fitted values."""
+    spec, st, b = design.spec, design.stats, sol.b
+    if spec.within_between:
+        line_a = sol.beta[0] + b[:, 0] + (sol.beta[2] - sol.beta[1]) * st.mx
+        line_b = np.full(st.n_groups, sol.beta[1])
+    else:
+        line_a = sol.beta[0] + b[:, 0]
+        line_b = sol.beta[1] + (b[:, 1] if spec.q == 2 else np.zeros(st.n_groups))
+    re_names = spec.re_names(design.names["x"])
+    ranef = pd.DataFrame({"group": st.labels})
+    for i, nm in enumerate(re_names):
+        ranef[nm] = b[:, i]
+    for i, nm in enumerate(re_names):
+        # mapping back from centred x can leave a zero variance a rounding error below 0
+        ranef[f"condsd_{nm}"] = np.sqrt(np.maximum(sol.condvar[:, i, i], 0.0))
+    ranef["line_intercept"] = line_a
+    ranef["line_slope"] = line_b
+    ranef["n"] = st.n.astype(int)
+    return ranef, line_a[st.codes] + line_b[st.codes] * design.x
+
+
 def make_fit(
     design: Design,
     reml: bool,
@@ -325,27 +349,9 @@ def make_fit(
     loglik = -crit / 2.0
     vcov = sol.sigma**2 * sol.vcov_unscaled
     se = np.sqrt(np.diag(vcov))
-    # Each group's fitted line y = a_g + b_g·x and the rows' fitted values.
     st = design.stats
-    b = sol.b
-    if spec.within_between:
-        line_a = sol.beta[0] + b[:, 0] + (sol.beta[2] - sol.beta[1]) * st.mx
-        line_b = np.full(st.n_groups, sol.beta[1])
-    else:
-        line_a = sol.beta[0] + b[:, 0]
-        line_b = sol.beta[1] + (b[:, 1] if spec.q == 2 else np.zeros(st.n_groups))
-    fitted = line_a[st.codes] + line_b[st.codes] * design.x
+    ranef, fitted = _group_lines(design, sol)
     residuals = design.y - fitted
-    re_names = spec.re_names(names["x"])
-    ranef = pd.DataFrame({"group": st.labels})
-    for i, nm in enumerate(re_names):
-        ranef[nm] = b[:, i]
-    for i, nm in enumerate(re_names):
-        # mapping back from centred x can leave a zero variance a rounding error below 0
-        ranef[f"condsd_{nm}"] = np.sqrt(np.maximum(sol.condvar[:, i, i], 0.0))
-    ranef["line_intercept"] = line_a
-    ranef["line_slope"] = line_b
-    ranef["n"] = st.n.astype(int)
     varcorr = _varcorr(design, theta, sol.sigma)
     converged = bool(optsum.converged and not any("failed" in w for w in warnings))
     fit = Fit(
@@ -398,15 +404,19 @@ def _as_design(data: Data | Design, model: str) -> tuple[Design, int]:
 def fit(
     data: Data | Design,
     model: str = "intercept",
-    reml: bool = True,
-    optimizer: str = ROBUST,
+    reml: bool | None = None,
+    optimizer: str | None = None,
     settings: OptimizerSettings | None = None,
 ) -> Fit:
     """Fit ``model`` to ``data``; the robust default never stops silently in a local optimum.
 
     ``optimizer`` is ``"robust"`` (the default) or a name from :data:`REGISTRY`, e.g. an
     lme4 twin by lme4's name (``"lme4:bobyqa"``, ``"lme4:Nelder_Mead"``, ``"lme4:nloptwrap"``).
+    ``reml`` and ``optimizer``, when given, override those of ``settings`` (whose
+    defaults are REML and the robust default).
     """
+    s = _resolved(settings, reml=reml, optimizer=optimizer)
+    reml, optimizer, settings = s.reml, s.optimizer, s
     design, dropped = _as_design(data, model)
     if optimizer != ROBUST:
         # an unknown name, or one the model cannot use, is a ValueError before any work
@@ -422,6 +432,13 @@ def fit(
             f"the optimizer {optimizer} found no point where the model can be evaluated: {best.returnvalue}"
         )
     return make_fit(design, reml, best, runs, optimizer, dropped)
+
+
+def _resolved(settings: OptimizerSettings | None, **given) -> OptimizerSettings:
+    """``settings`` (default: lmmviz's) with the arguments a call gave explicitly."""
+    s = settings or OptimizerSettings()
+    changes = {k: v for k, v in given.items() if v is not None}
+    return replace(s, **changes) if changes else s
 
 
 def fit_at(data: Data | Design, model: str, theta, reml: bool = True) -> Fit:
@@ -458,7 +475,7 @@ def compare_optimizers() -> tuple[str, ...]:
 def compare(
     data: Data | Design,
     model: str = "slope",
-    reml: bool = True,
+    reml: bool | None = None,
     start=None,
     settings: OptimizerSettings | None = None,
     optimizers: tuple[str, ...] | None = None,
@@ -473,9 +490,10 @@ def compare(
     verdict: ``best`` (optimum 1), ``local optimum`` or ``failed`` (the message says why);
     last, ``not run`` for optimizers the model cannot use (NEWUOA on one θ).
     """
+    s = _resolved(settings, reml=reml)
+    reml = s.reml
     design, dropped = _as_design(data, model)
     f = make_deviance(design, reml)
-    s = settings or OptimizerSettings()
     if start is None and s.start is not None:
         start = s.start
     th0 = lme4_start(design) if start is None else _checked_start(design, start)

@@ -17,10 +17,11 @@ library implements it); both are listed by :data:`NOT_FEASIBLE`.
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 
 import numpy as np
 
-from .optimizers import REGISTRY, OptimizerInfo, OptimizerSettings, Runner, _nlopt_runner
+from .optimizers import _REGISTRY, OptimizerInfo, OptimizerSettings, Runner, _nlopt_runner
 
 PREFIX = "lme4:"
 # allFit's order and names (R/allFit.R meth.tab.0); TWINS follow it, less the two of NOT_FEASIBLE.
@@ -28,12 +29,12 @@ ALLFIT_ORDER = (
     "bobyqa", "Nelder_Mead", "nlminbwrap", "nmkbw", "optimx.L-BFGS-B",
     "nloptwrap.NLOPT_LN_NELDERMEAD", "nloptwrap.NLOPT_LN_BOBYQA",
 )
-NOT_FEASIBLE = {
+NOT_FEASIBLE = MappingProxyType({
     "nlminbwrap": "PORT's nlminb (R's nlminbwrap) exists in no Python optimization library",
     "nmkbw": "dfoptim's nmkb (Kelley's Nelder-Mead with transformed bounds) exists in no "
              "Python optimization library",
-}
-ALIASES = {PREFIX + "nloptwrap": PREFIX + "nloptwrap.NLOPT_LN_BOBYQA"}
+})
+ALIASES = MappingProxyType({PREFIX + "nloptwrap": PREFIX + "nloptwrap.NLOPT_LN_BOBYQA"})
 
 # optimizeLmer: restart_edge = TRUE with btol 1e-5; check.boundary with boundary.tol = 1e-5
 _BTOL = 1e-5
@@ -212,10 +213,11 @@ TWINS: tuple[OptimizerInfo, ...] = (
 
 
 def _register() -> None:
-    own = {k: v for k, v in REGISTRY.items() if not k.startswith(PREFIX)}
-    REGISTRY.clear()
-    REGISTRY.update({info.name: info for info in TWINS})
-    REGISTRY.update(own)
+    """The twins into the registry, first (allFit's order), once at import."""
+    own = {k: v for k, v in _REGISTRY.items() if not k.startswith(PREFIX)}
+    _REGISTRY.clear()
+    _REGISTRY.update({info.name: info for info in TWINS})
+    _REGISTRY.update(own)
 
 
 _register()

@@ -8,6 +8,8 @@ effects (``zcols``), and how lme4's θ fills the relative covariance factor Λ.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
 
 INTERCEPT = "(Intercept)"
 
@@ -72,14 +74,14 @@ class ModelSpec:
         return tuple(i for slot, i in enumerate(self.lambda_index) if i is not None and slot != 1)
 
 
-MODELS: dict[str, ModelSpec] = {
+MODELS: Mapping[str, ModelSpec] = MappingProxyType({
     "intercept": ModelSpec("intercept", "random intercept", 1, (0,), (0, None, None)),
     "slope": ModelSpec("slope", "random slope (correlated)", 2, (0, 1), (0, 1, 2)),
     "uncorrelated": ModelSpec("uncorrelated", "uncorrelated random slope", 2, (0, 1), (0, None, 1)),
     "within_between": ModelSpec(
         "within_between", "within-between (random intercept)", 1, (0,), (0, None, None), True
     ),
-}
+})
 
 
 def get_model(name: str) -> ModelSpec:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -24,12 +25,24 @@ _BIG = 1e20
 
 @dataclass(frozen=True)
 class OptimizerSettings:
-    """Settings shared by all optimizers; ``None`` means the optimizer's own default.
+    """How one fit is optimized: lmmviz's one settings type (lme4's ``lmerControl`` with
+    its ``optCtrl``, plus ``lmer``'s ``start`` and ``REML``; MixedModels.jl's
+    ``OptSummary`` settings). ``None`` means the optimizer's own default.
 
-    ``initial_step`` is NLopt's initial step, BOBYQA's/COBYQA's initial trust
-    radius (rhobeg), or the edge of the initial Nelder-Mead simplex. ``maxeval``
-    bounds each run; ``max_seconds`` is a safety limit for the whole fit (all the
-    robust default's runs), not part of the normal stopping rule.
+    Frozen, hashable and picklable: the app passes it to its caches as it is, a share
+    link and the CLI are read into it, and the code export writes it out.
+
+    ``optimizer`` is ``"robust"`` or a name from :data:`REGISTRY`; ``reml`` False fits
+    by maximum likelihood. ``start`` is θ (lme4's ``start``), used by the models whose
+    θ has that many values (:meth:`for_model`). ``initial_step`` is NLopt's initial
+    step, BOBYQA's/COBYQA's initial trust radius (rhobeg), or the edge of the initial
+    Nelder-Mead simplex; ``ftol_abs``/``xtol_abs``/``ftol_rel``/``xtol_rel`` are NLopt's
+    stopping tolerances. ``maxeval`` bounds each run (nloptwrap's ``maxeval``, bobyqa's
+    ``maxfun``); ``max_seconds`` is a safety limit for the whole fit (all the robust
+    default's runs), not part of the normal stopping rule.
+
+    :func:`lmmviz.fit` takes ``optimizer`` and ``reml`` from here unless it is given
+    them as arguments; :func:`lmmviz.compare` ignores ``optimizer`` (it runs them all).
     """
 
     start: tuple[float, ...] | None = None
@@ -40,9 +53,33 @@ class OptimizerSettings:
     xtol_rel: float | None = None
     maxeval: int = 10_000
     max_seconds: float = 60.0
+    optimizer: str = "robust"
+    reml: bool = True
+
+    def __post_init__(self):
+        # Plain values only, so that equal settings hash equal (a list or an array start,
+        # a NumPy integer) and the object stays a usable cache key.
+        if self.start is not None:
+            object.__setattr__(self, "start", tuple(float(v) for v in np.ravel(self.start)))
+        object.__setattr__(self, "maxeval", int(self.maxeval))
+        object.__setattr__(self, "max_seconds", float(self.max_seconds))
+        object.__setattr__(self, "reml", bool(self.reml))
 
     def with_start(self, start) -> "OptimizerSettings":
-        return replace(self, start=None if start is None else tuple(float(v) for v in start))
+        return replace(self, start=None if start is None else tuple(float(v) for v in np.ravel(start)))
+
+    def with_(self, **changes) -> "OptimizerSettings":
+        return replace(self, **changes)
+
+    def for_model(self, model: str) -> "OptimizerSettings":
+        """These settings for one model: one start θ serves every model of a page, so it
+        is kept only by the models whose θ has that many values (random intercept and
+        within-between 1, uncorrelated 2, random slope 3); the others start from lme4's."""
+        from .models import MODELS
+
+        if self.start is None or len(self.start) == MODELS[model].n_theta:
+            return self
+        return replace(self, start=None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,10 +319,12 @@ class OptimizerInfo:
                 f"{_WORDS.get(n_params, n_params)} θ value{'s' if n_params != 1 else ''}")
 
 
-_WORDS = {1: "one", 2: "two", 3: "three"}
+_WORDS = MappingProxyType({1: "one", 2: "two", 3: "three"})
 
 
-REGISTRY: dict[str, OptimizerInfo] = {
+# Filled once, at import: lmmviz's own here, then lme4opt puts its twins first. Read through
+# REGISTRY, a read-only view, so that no session can change what the others run.
+_REGISTRY: dict[str, OptimizerInfo] = {
     info.name: info
     for info in (
         OptimizerInfo("nlopt_bobyqa", "NLopt", "BOBYQA", _nlopt_runner("LN_BOBYQA")),
@@ -301,6 +340,7 @@ REGISTRY: dict[str, OptimizerInfo] = {
         OptimizerInfo("scipy_cobyqa", "SciPy", "COBYQA", _scipy_runner("COBYQA")),
     )
 }
+REGISTRY: Mapping[str, OptimizerInfo] = MappingProxyType(_REGISTRY)
 
 
 ROBUST = "robust"

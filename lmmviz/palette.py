@@ -28,15 +28,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
-OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442"]
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#000000", "#F0E442")
 # Tol's 21 colours (purple, blue, cyan, green, olive, brown, red), dark shades first.
-TOL_21 = [
+TOL_21 = (
     "#771155", "#114477", "#117777", "#117744", "#777711", "#774411", "#771122",
     "#AA4488", "#4477AA", "#44AAAA", "#44AA77", "#AAAA44", "#AA7744", "#AA4455",
     "#CC99BB", "#77AADD", "#77CCCC", "#88CCAA", "#DDDD77", "#DDAA77", "#DD7788",
-]
+)
 # The point shape that goes with each shade of TOL_21 (7 of each).
-SHADE_SHAPES = ["circle", "square", "triangle-up"]
+SHADE_SHAPES = ("circle", "square", "triangle-up")
 
 
 def subject_palette(n: int) -> list[str]:

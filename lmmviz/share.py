@@ -44,15 +44,19 @@ xlab ylab  axis labels (with units)
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import math
 import re
 import zlib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Mapping
 from urllib.parse import urlencode
 
+from .codegen import APP_MAX_SECONDS
 from .data import PRESETS, SimulationSettings
+from .optimizers import OptimizerSettings
 
 SOURCES = ("seed", "preset", "sim", "upload", "edited")
 MODEL_KEYS = ("pooled", "per_group", "intercept", "slope", "uncorrelated", "within_between")
@@ -74,7 +78,7 @@ MAX_MAXEVAL = 100_000
 STREAMLIT_PARAMS = frozenset({"embed", "embed_options"})
 
 # Simulator parameters: URL name -> (field, type, low, high)
-SIM_PARAMS: dict[str, tuple[str, type, float, float]] = {
+SIM_PARAMS: Mapping[str, tuple[str, type, float, float]] = MappingProxyType({
     "n": ("n_subjects", int, 2, 20_000),
     "m": ("n_obs", int, 1, 1_000),
     "sp": ("dose_spacing", float, -1e6, 1e6),
@@ -86,26 +90,32 @@ SIM_PARAMS: dict[str, tuple[str, type, float, float]] = {
     "b0": ("intercept", float, -1e6, 1e6),
     "bsd": ("baseline_sd", float, 0.0, 1e6),
     "seed": ("seed", int, 0, 2**31 - 1),
-}
+})
 MAX_SIM_ROWS = 2_000_000
 # What the Data tab calls each simulator setting (notices use the names a user sees).
-SIM_LABELS = {
+SIM_LABELS: Mapping[str, str] = MappingProxyType({
     "n": "Subjects", "m": "Observations per subject", "sp": "Spacing of subjects' doses",
     "rg": "Each subject's dose range", "cf": "Confounding", "sl": "Within-subject slope",
     "ssd": "SD of slopes between subjects", "sig": "Residual SD", "b0": "Baseline pain at dose 0",
     "bsd": "SD of baselines", "seed": "Random seed",
-}
-
-_OPTIMIZERS: tuple[str, ...] | None = None
+})
 
 
+@functools.cache
 def optimizer_choices() -> tuple[str, ...]:
-    global _OPTIMIZERS
-    if _OPTIMIZERS is None:
-        from .optimizers import optimizer_names
+    """The optimizer names a link may give. Cached (the registry is fixed once imported):
+    a pure function of no arguments, so every session reads the same immutable tuple."""
+    from .optimizers import optimizer_names
 
-        _OPTIMIZERS = tuple(optimizer_names())
-    return _OPTIMIZERS
+    return tuple(optimizer_names())
+
+
+# A link's names of the fit settings (as the State's fields) -> OptimizerSettings' fields;
+# ``ml`` is ``not reml``. The link's short names are its format and stay.
+LINK_SETTINGS: Mapping[str, str] = MappingProxyType({
+    "opt": "optimizer", "start": "start", "step": "initial_step", "ftol": "ftol_abs", "xtol": "xtol_abs",
+    "maxeval": "maxeval",
+})
 
 
 @dataclass(frozen=True)
@@ -142,8 +152,17 @@ class State:
     def mixed_models(self) -> tuple[str, ...]:
         return tuple(m for m in self.models if m in MIXED_MODELS)
 
-    def with_(self, **changes) -> "State":
-        return replace(self, **changes)
+    @property
+    def settings(self) -> OptimizerSettings:
+        """The page's fit settings as the one settings type, with the app's time limit
+        (``for_model`` fits the start to one model)."""
+        values = {name: getattr(self, key) for key, name in LINK_SETTINGS.items()}
+        return OptimizerSettings(**values, reml=self.reml, max_seconds=APP_MAX_SECONDS)
+
+    def with_settings(self, settings: OptimizerSettings) -> "State":
+        """This state with the fit settings of ``settings`` (its time limit is not in a link)."""
+        values = {key: getattr(settings, name) for key, name in LINK_SETTINGS.items()}
+        return replace(self, **values, ml=not settings.reml)
 
 
 DEFAULT = State()
@@ -348,36 +367,68 @@ def decode_state(params: Mapping[str, str | list[str]]) -> tuple[State, list[str
     return _decode(params, notices), notices
 
 
-def _decode(params: Mapping, notices: list[str]) -> State:
-    known = {"src", "preset", "data", "y", "x", "g", "models", "ml", "opt", "start", "step", "ftol",
-             "xtol", "maxeval", "layers", "sel", "tab", "tour", "xlab", "ylab", *SIM_PARAMS}
-    unknown = [k for k in params if k not in known and k not in STREAMLIT_PARAMS]
-    if unknown:
-        names = ", ".join(f"“{shown(k, 20)}”" for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
-        notices.append(f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {names}.")
-    get = {k: _single(params, k, notices) for k in known}
-    s: dict = {}
+# Every parameter a link may carry, in the order they are read (so notices come in that order).
+KNOWN_PARAMS = ("src", "preset", *SIM_PARAMS, "data", "y", "x", "g", "models", "ml", "opt", "start", "step", "ftol",
+                "xtol", "maxeval", "layers", "sel", "tab", "tour", "xlab", "ylab")
 
-    def bad(key: str, why: str, default) -> None:
+
+class _Reader:
+    """One link being read: its single values (``get``), the notices, and the State
+    fields read so far (``s``). Each ``_read_*`` function below reads one part."""
+
+    def __init__(self, params: Mapping, notices: list[str]):
+        self.notices = notices
+        self.get = {k: _single(params, k, notices) for k in KNOWN_PARAMS}
+        self.s: dict = {}
+
+    def bad(self, key: str, why: str, default) -> None:
         """A notice naming the parameter, the rule it broke and the default used instead."""
-        value = get[key]
-        notices.append(f"Ignored {key}=“{shown(value)}” in the link: {why}; using {default}.")
+        self.notices.append(f"Ignored {key}=“{shown(self.get[key])}” in the link: {why}; using {default}.")
 
-    def choice(key: str, allowed, why: str, default: str) -> None:
-        value = get[key]
+    def choice(self, key: str, allowed, why: str, default: str) -> None:
+        value = self.get[key]
         if value is None:
             return
         if value in allowed:
-            s[key] = value
+            self.s[key] = value
         else:
-            bad(key, why, default)
+            self.bad(key, why, default)
 
-    # data source
-    choice("src", SOURCES, f"the data source must be one of {', '.join(SOURCES)}", "the seed example")
-    choice("preset", PRESETS, f"the preset must be one of {', '.join(PRESETS)}", "classic")
+    def text(self, key: str, limit: int, what: str, default: str) -> None:
+        """A column name or a subject label: printable, at most ``limit`` characters."""
+        v = self.get[key]
+        if v is None:
+            return
+        t, fault = _clean_text(v, limit)
+        if fault == "empty":
+            self.bad(key, f"{what} must have at least one printable character", default)
+        elif fault == "too long":
+            self.bad(key, f"{what} must be at most {limit} characters", default)
+        else:
+            self.s[key] = t
+
+
+def _decode(params: Mapping, notices: list[str]) -> State:
+    unknown = [k for k in params if k not in KNOWN_PARAMS and k not in STREAMLIT_PARAMS]
+    if unknown:
+        names = ", ".join(f"“{shown(k, 20)}”" for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        notices.append(f"Ignored unknown link parameter{'s' if len(unknown) > 1 else ''} {names}.")
+    r = _Reader(params, notices)
+    _read_source(r)
+    _read_data(r)
+    _read_models(r)
+    _read_settings(r)
+    _read_page(r)
+    return replace(DEFAULT, **r.s)
+
+
+def _read_source(r: _Reader) -> None:
+    """The data source, the preset and the simulator's settings."""
+    r.choice("src", SOURCES, f"the data source must be one of {', '.join(SOURCES)}", "the seed example")
+    r.choice("preset", PRESETS, f"the preset must be one of {', '.join(PRESETS)}", "classic")
     sim_values = {}
     for key, (name, kind, lo, hi) in SIM_PARAMS.items():
-        text = get[key]
+        text = r.get[key]
         if text is None:
             continue
         v, fault = _read_number(text, kind is int, lo, hi)
@@ -385,18 +436,21 @@ def _decode(params: Mapping, notices: list[str]) -> State:
             sim_values[name] = kind(v)
         else:
             rule = _number_rule(f"the simulator's “{SIM_LABELS[key]}”", fault, kind is int, lo, hi)
-            bad(key, rule, _num(getattr(DEFAULT.sim, name)))
+            r.bad(key, rule, _num(getattr(DEFAULT.sim, name)))
     if sim_values:
         sim = replace(DEFAULT.sim, **sim_values)
         if sim.n_subjects * sim.n_obs > MAX_SIM_ROWS:
-            notices.append(
+            r.notices.append(
                 f"Ignored the simulator size in the link: {sim.n_subjects:,} subjects × {sim.n_obs:,} "
                 f"observations exceeds {MAX_SIM_ROWS:,} rows; using the default size.")
             sim = replace(sim, n_subjects=DEFAULT.sim.n_subjects, n_obs=DEFAULT.sim.n_obs)
         sim.check()  # the ranges above imply every rule of check(): a failure is a bug
-        s["sim"] = sim
-    # data in the link
-    token = get["data"]
+        r.s["sim"] = sim
+
+
+def _read_data(r: _Reader) -> None:
+    """Data inside the link and its column names; a source whose data did not come falls back."""
+    s, token = r.s, r.get["data"]
     if token is not None:
         try:
             text = unpack_data(token)
@@ -405,109 +459,102 @@ def _decode(params: Mapping, notices: list[str]) -> State:
                 raise LinkDataError(f"the data in the link has {rows:,} rows, more than a link carries")
             s["data"] = text
         except LinkDataError as err:
-            notices.append(f"Ignored the data in the link: {err}; showing the seed example.")
+            r.notices.append(f"Ignored the data in the link: {err}; showing the seed example.")
     for key in ("y", "x", "g"):
-        v = get[key]
-        if v is not None:
-            t, fault = _clean_text(v, MAX_TEXT)
-            if fault == "empty":
-                bad(key, "a column name must have at least one printable character", "a guessed column")
-            elif fault == "too long":
-                bad(key, f"a column name must be at most {MAX_TEXT} characters", "a guessed column")
-            else:
-                s[key] = t
+        r.text(key, MAX_TEXT, "a column name", "a guessed column")
     if s.get("src") in ("upload", "edited") and "data" not in s:
         what = "uploaded file" if s["src"] == "upload" else "edited table"
-        notices.append(
+        r.notices.append(
             f"This link was made with an {what} that is not inside the link (links carry at most "
             f"{MAX_LINK_ROWS} rows): upload the file again in the Data tab. Showing the seed example meanwhile.")
         s["src"] = "seed"
     if "data" in s and s.get("src") not in ("upload", "edited"):
         s.pop("data")
-    # models and fitting
-    models = get["models"]
+
+
+def _read_models(r: _Reader) -> None:
+    """The models, REML or ML, and the optimizer."""
+    models = r.get["models"]
     if models is not None:
-        s["models"] = _parse_list(models, MODEL_KEYS, "models", notices, DEFAULT.models)
-    ml = get["ml"]
+        r.s["models"] = _parse_list(models, MODEL_KEYS, "models", r.notices, DEFAULT.models)
+    ml = r.get["ml"]
     if ml is not None:
         if ml.strip().lower() in ("1", "true", "yes", "ml"):
-            s["ml"] = True
+            r.s["ml"] = True
         elif ml.strip().lower() in ("0", "false", "no", "reml", ""):
-            s["ml"] = False
+            r.s["ml"] = False
         else:
-            bad("ml", "the fitting method (“Fit by”) must be 1 (maximum likelihood) or 0 (REML)", "REML")
-    choice("opt", optimizer_choices(), "no optimizer has that name (the Optimizer list in the sidebar "
-           "shows them)", "the robust default")
-    start = get["start"]
+            r.bad("ml", "the fitting method (“Fit by”) must be 1 (maximum likelihood) or 0 (REML)", "REML")
+    r.choice("opt", optimizer_choices(), "no optimizer has that name (the Optimizer list in the sidebar "
+             "shows them)", "the robust default")
+
+
+def _read_settings(r: _Reader) -> None:
+    """The optimizer's settings: start θ, initial step, tolerances, evaluations per run."""
+    start = r.get["start"]
     if start is not None:
         parts = [p for p in start.split(",") if p.strip()]
         read = [_read_number(p, False, -1e8, 1e8) for p in parts]
         faults = {fault for _, fault in read}
         if not parts:
-            bad("start", "start θ must be numbers separated by commas", "lme4's start")
+            r.bad("start", "start θ must be numbers separated by commas", "lme4's start")
         elif len(parts) > MAX_START:
-            bad("start", f"start θ has at most {MAX_START} numbers (3 for the random-slope model)",
-                "lme4's start")
+            r.bad("start", f"start θ has at most {MAX_START} numbers (3 for the random-slope model)",
+                  "lme4's start")
         elif "not a number" in faults:
-            bad("start", "start θ must be numbers separated by commas", "lme4's start")
+            r.bad("start", "start θ must be numbers separated by commas", "lme4's start")
         elif "out of range" in faults:
-            bad("start", "each start θ value must be between -100000000 and 100000000", "lme4's start")
+            r.bad("start", "each start θ value must be between -100000000 and 100000000", "lme4's start")
         else:
-            s["start"] = tuple(v for v, _ in read)
+            r.s["start"] = tuple(v for v, _ in read)
     for key, what in (("step", "the initial step"), ("ftol", "the tolerance on the criterion"),
                       ("xtol", "the tolerance on θ")):
-        text = get[key]
+        text = r.get[key]
         if text is None:
             continue
         v, fault = _read_number(text, False, -math.inf, 1e6)
         if fault == "not a number":
-            bad(key, f"{what} must be a number", "the optimizer's default")
+            r.bad(key, f"{what} must be a number", "the optimizer's default")
         elif fault == "out of range":
-            bad(key, f"{what} must be at most 1000000", "the optimizer's default")
+            r.bad(key, f"{what} must be at most 1000000", "the optimizer's default")
         elif v <= 0:
-            bad(key, f"{what} must be a positive number", "the optimizer's default")
+            r.bad(key, f"{what} must be a positive number", "the optimizer's default")
         else:
-            s[key] = v
-    maxeval = get["maxeval"]
+            r.s[key] = v
+    maxeval = r.get["maxeval"]
     if maxeval is not None:
         v, fault = _read_number(maxeval, True, 1, MAX_MAXEVAL)
         if fault is None:
-            s["maxeval"] = v
+            r.s["maxeval"] = v
         else:
-            bad("maxeval", _number_rule("the maximum number of evaluations", fault, True, 1, MAX_MAXEVAL),
-                f"{DEFAULT.maxeval:,}")
-    # chart and page
-    layers = get["layers"]
+            r.bad("maxeval", _number_rule("the maximum number of evaluations", fault, True, 1, MAX_MAXEVAL),
+                  f"{DEFAULT.maxeval:,}")
+
+
+def _read_page(r: _Reader) -> None:
+    """The chart's layers, the selected subject, the tab, the tour step, the axis labels."""
+    layers = r.get["layers"]
     if layers is not None:
-        s["layers"] = _parse_list(layers, LAYERS, "chart layers", notices, DEFAULT.layers)
-    sel = get["sel"]
-    if sel is not None:
-        t, fault = _clean_text(sel, MAX_TEXT)
-        if fault == "empty":
-            bad("sel", "a subject label must have at least one printable character", "no selection")
-        elif fault == "too long":
-            bad("sel", f"a subject label must be at most {MAX_TEXT} characters", "no selection")
-        else:
-            s["sel"] = t
-    choice("tab", TABS, f"the tab must be one of {', '.join(TABS)}", "the Fit tab")
-    tour = get["tour"]
+        r.s["layers"] = _parse_list(layers, LAYERS, "chart layers", r.notices, DEFAULT.layers)
+    r.text("sel", MAX_TEXT, "a subject label", "no selection")
+    r.choice("tab", TABS, f"the tab must be one of {', '.join(TABS)}", "the Fit tab")
+    tour = r.get["tour"]
     if tour is not None:
         v, fault = _read_number(tour, True, 1, TOUR_STEPS)
         if fault is None:
-            s["tour"] = v
+            r.s["tour"] = v
         else:
-            bad("tour", _number_rule("the tour step", fault, True, 1, TOUR_STEPS), "no tour")
+            r.bad("tour", _number_rule("the tour step", fault, True, 1, TOUR_STEPS), "no tour")
     for key in ("xlab", "ylab"):
-        v = get[key]
+        v = r.get[key]
         if v is not None:
             t, fault = _clean_text(v, MAX_LABEL_TEXT)
             if fault == "too long":
-                bad(key, f"an axis label must be at most {MAX_LABEL_TEXT} characters", "the column name")
+                r.bad(key, f"an axis label must be at most {MAX_LABEL_TEXT} characters", "the column name")
             elif fault == "empty" and v.strip():  # blank means no label; control characters only do not
-                bad(key, "an axis label must have at least one printable character", "the column name")
+                r.bad(key, "an axis label must have at least one printable character", "the column name")
             elif t is not None:
-                s[key] = t
-    return replace(DEFAULT, **s)
+                r.s[key] = t
 
 
 def _parse_list(text: str, allowed: tuple[str, ...], what: str, notices: list[str],
@@ -525,11 +572,9 @@ def _parse_list(text: str, allowed: tuple[str, ...], what: str, notices: list[st
     return tuple(good) if good else default
 
 
-STATE_FIELDS = tuple(f.name for f in fields(State))
-
 __all__ = [
     "State", "DEFAULT", "encode_state", "decode_state", "query_string", "share_url", "pack_data",
     "unpack_data", "LinkDataError", "fits_in_link", "count_rows", "SOURCES", "MODEL_KEYS",
     "MIXED_MODELS", "DEFAULT_MODELS", "LAYERS", "TABS", "TOUR_STEPS", "SIM_PARAMS", "MAX_LINK_ROWS",
-    "shown",
+    "shown", "LINK_SETTINGS", "optimizer_choices",
 ]

@@ -20,7 +20,8 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 from urllib.parse import urlencode
 
 import numpy as np
@@ -148,7 +149,9 @@ class Facts:
 
 @lru_cache(maxsize=1)
 def seed_facts() -> Facts:
-    """One shared :class:`Facts` for the seed data (engine results are deterministic)."""
+    """One :class:`Facts` for the seed data, shared by every session on purpose: it holds
+    only engine results on the shipped seed, which are deterministic and never changed
+    after they are computed (``cached_property`` computes each once)."""
     return Facts()
 
 
@@ -171,7 +174,7 @@ class Step:
     title: str
     text: str  # Markdown, a few sentences
     look: str  # where to look in the app, one line
-    params: dict = field(hash=False)  # the app state as URL query parameters
+    params: Mapping[str, str] = field(hash=False)  # the app state as URL query parameters, read-only
     claims: tuple = ()
 
     def link(self, base: str = "") -> str:
@@ -179,16 +182,9 @@ class Step:
         return f"{base}?{urlencode(self.params)}"
 
 
-def _params(step: int, **kw: str) -> dict:
-    out = {"src": "seed"}
-    out.update(kw)
-    out["tour"] = str(step)
-    return out
-
-
-def _slopes_shown(f: Facts, shown: tuple[str, ...]) -> bool:
-    slopes = sorted(f.per_group["slope"].round(2))
-    return slopes == sorted(-float(s) for s in shown)
+def _params(step: int, **kw: str) -> Mapping[str, str]:
+    """A step's link parameters, read-only: the steps are shared by every session."""
+    return MappingProxyType({"src": "seed", **kw, "tour": str(step)})
 
 
 def _theta_diag_zero(fit) -> bool:

@@ -13,18 +13,24 @@ import pytest
 
 import lmmviz
 from lmmviz.codegen import (
-    FitRecipe, n_theta, python_script, r_formula, r_name, r_optimizer, r_script, r_str, settings_for,
+    APP_MAX_SECONDS, FitRecipe, n_theta, python_script, r_formula, r_name, r_optimizer, r_script, r_str, settings_for,
 )
 
 SEED_CSV = lmmviz.seed().frame.to_csv(index=False)
 ALL = ("pooled", "per_group", "intercept", "slope", "uncorrelated", "within_between")
 
 
+# The share link's names of the settings (as the tests were first written) -> OptimizerSettings'.
+LINK_NAMES = {"step": "initial_step", "ftol": "ftol_abs", "xtol": "xtol_abs"}
+
+
 def recipe(**kw) -> FitRecipe:
     base = dict(y="pain", x="dosage", group="subject_id", models=("pooled", "per_group", "intercept", "slope"),
                 source="seed", csv_text=SEED_CSV)
+    settings = {LINK_NAMES.get(k, k): kw.pop(k) for k in list(kw)
+                if k in ("optimizer", "reml", "start", "step", "ftol", "xtol", "maxeval")}
     base.update(kw)
-    return FitRecipe(**base)
+    return FitRecipe(**base, settings=lmmviz.OptimizerSettings(max_seconds=APP_MAX_SECONDS, **settings))
 
 
 def run_python(script: str, cwd=None) -> dict[str, float]:

@@ -10,23 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 import lmmviz
-from lmmviz.codegen import APP_MAX_SECONDS, settings_for
+from lmmviz.codegen import APP_MAX_SECONDS
 from lmmviz.data import DataError, example_bytes, guess_columns
+from lmmviz.optimizers import ROBUST, OptimizerSettings
 from lmmviz.share import MAX_LINK_ROWS, State, fits_in_link
 
 MAX_ROWS = 2_000_000  # rows of an uploaded file
 MAX_TEXT_BYTES = 256 * 2**20  # text of an uploaded file, after unpacking gzip
 MAX_EDIT_ROWS = 2_000  # rows the table editor takes
 TTL = 3600
-SEED_NAMES = {"y": "pain", "x": "dosage", "g": "subject_id"}
 
-_CACHE = dict(ttl=TTL, show_spinner=False)
+_CACHE = MappingProxyType(dict(ttl=TTL, show_spinner=False))
 
 
 def digest(raw: bytes) -> str:
@@ -59,13 +61,13 @@ def _seed() -> tuple:
 
 
 @st.cache_data(max_entries=24, max_size="600MB", ttl=TTL, show_spinner="Simulating…")
-def _simulated(settings: tuple) -> object:
-    s = lmmviz.SimulationSettings(*settings)
-    return lmmviz.frame_to_data(lmmviz.simulate(s), y="pain", x="dosage", group="subject_id")
+def _simulated(settings) -> object:
+    """``settings``: the frozen :class:`lmmviz.SimulationSettings`, hashed by its fields."""
+    return lmmviz.frame_to_data(lmmviz.simulate(settings), y="pain", x="dosage", group="subject_id")
 
 
 def simulate_data(settings) -> object:
-    return _simulated(tuple(settings.__dict__.values()))
+    return _simulated(settings)
 
 
 def _lines(text: bytes) -> int:
@@ -229,27 +231,23 @@ class FitResult:
     error: str | None = None
 
 
-def settings_tuple(state: State, model: str) -> tuple:
-    s = settings_for(model, state.start, state.step, state.ftol, state.xtol, state.maxeval, APP_MAX_SECONDS)
-    return (s.start, s.initial_step, s.ftol_abs, s.xtol_abs, s.ftol_rel, s.xtol_rel, s.maxeval, s.max_seconds)
+def fit_settings(state: State, model: str) -> OptimizerSettings:
+    """The settings the page fits ``model`` with (the start only where it fits the model)."""
+    return state.settings.for_model(model)
 
 
 @st.cache_data(max_entries=96, max_size="800MB", ttl=TTL, show_spinner=False)
-def _fit(key: str, _data, model: str, reml: bool, optimizer: str, settings: tuple | None) -> FitResult:
-    """``settings`` None: the optimizer's own defaults (lme4's, for the lme4 optimizers)."""
+def _fit(key: str, _data, model: str, settings: OptimizerSettings) -> FitResult:
     try:
-        ft = lmmviz.fit(_data, model, reml=reml, optimizer=optimizer,
-                        settings=None if settings is None else lmmviz.OptimizerSettings(*settings))
-        return FitResult(ft)
+        return FitResult(lmmviz.fit(_data, model, settings=settings))
     except DataError as err:
         return FitResult(None, str(err))
-    except (ValueError, FloatingPointError, ArithmeticError, MemoryError, RuntimeError,
-            __import__("numpy").linalg.LinAlgError) as err:
+    except (ValueError, FloatingPointError, ArithmeticError, MemoryError, RuntimeError, np.linalg.LinAlgError) as err:
         return FitResult(None, " ".join(f"the fit failed: {err}".split()))
 
 
-def fit_model(loaded: Loaded, model: str, reml: bool, optimizer: str, settings: tuple) -> FitResult:
-    return _fit(loaded.key, loaded.data, model, reml, optimizer, settings)
+def fit_model(loaded: Loaded, model: str, settings: OptimizerSettings) -> FitResult:
+    return _fit(loaded.key, loaded.data, model, settings)
 
 
 # The two lme4 optimizers of the seed question, by lme4's names.
@@ -257,22 +255,21 @@ LME4_QUESTION = ("lme4:bobyqa", "lme4:Nelder_Mead")
 
 
 def lme4_fit(loaded: Loaded, model: str, reml: bool, optimizer: str) -> FitResult:
-    """``optimizer`` (an lme4 twin) as lme4 runs it: lme4's start and lme4's settings."""
-    return _fit(loaded.key, loaded.data, model, reml, optimizer, None)
+    """``optimizer`` (an lme4 twin) as lme4 runs it: lme4's start and lme4's settings
+    (every setting left to the optimizer's own default)."""
+    return _fit(loaded.key, loaded.data, model, OptimizerSettings(optimizer=optimizer, reml=reml))
 
 
 def robust_reference(loaded: Loaded, model: str, reml: bool) -> FitResult:
     """The robust default's fit with default settings: the yardstick for local optima."""
-    s = settings_for(model, None, None, None, None, 10_000, APP_MAX_SECONDS)
-    return _fit(loaded.key, loaded.data, model, reml, "robust",
-                (s.start, s.initial_step, s.ftol_abs, s.xtol_abs, s.ftol_rel, s.xtol_rel, s.maxeval, s.max_seconds))
+    return _fit(loaded.key, loaded.data, model, OptimizerSettings(reml=reml, max_seconds=APP_MAX_SECONDS))
 
 
 @st.cache_data(max_entries=32, ttl=TTL, show_spinner=False)
 def _pooled(key: str, _data):
     try:
         return lmmviz.pooled_ols(_data)
-    except (ValueError, ArithmeticError, __import__("numpy").linalg.LinAlgError):
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
         return None
 
 
@@ -301,20 +298,32 @@ def anova(loaded: Loaded, models: tuple):
     return _anova(loaded.key, loaded.data, models)
 
 
+MAX_SECONDS_COMPARE = 10.0  # per optimizer run in a comparison
+
+
+def compare_settings(settings: OptimizerSettings | None = None, start=None,
+                     reml: bool | None = None) -> OptimizerSettings:
+    """The settings of a comparison: ``start`` (None: lme4's) for every optimizer, each run
+    bounded by :data:`MAX_SECONDS_COMPARE`. The optimizer is not part of it (every one
+    runs), so it is left at the default: one cache entry whichever the page fits with."""
+    s = settings or OptimizerSettings()
+    return replace(s, start=None if start is None else tuple(start), optimizer=ROBUST,
+                   reml=s.reml if reml is None else reml, max_seconds=min(s.max_seconds, MAX_SECONDS_COMPARE))
+
+
 @st.cache_data(max_entries=16, max_size="400MB", ttl=TTL, show_spinner=False)
-def _compare(key: str, _data, model: str, reml: bool, start: tuple | None, settings: tuple):
+def _compare(key: str, _data, model: str, settings: OptimizerSettings):
     try:
-        s = lmmviz.OptimizerSettings(*settings)
-        return lmmviz.compare(_data, model, reml=reml, start=start, settings=s), None
-    except (DataError, ValueError, FloatingPointError, ArithmeticError) as err:
-        return None, str(err)
+        return lmmviz.compare(_data, model, settings=settings), None
+    except (DataError, ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError) as err:
+        return None, " ".join(str(err).split())
 
 
-def compare(loaded: Loaded, model: str, reml: bool, start=None, settings: tuple | None = None):
-    if settings is None:
-        s = settings_for(model, None, None, None, None, 10_000, APP_MAX_SECONDS)
-        settings = (None, s.initial_step, s.ftol_abs, s.xtol_abs, s.ftol_rel, s.xtol_rel, s.maxeval, s.max_seconds)
-    return _compare(loaded.key, loaded.data, model, reml, None if start is None else tuple(start), settings)
+def compare(key: str, data, model: str, settings: OptimizerSettings):
+    """Every optimizer on ``data`` (keyed by ``key``) from ``settings.start``:
+    (Comparison, None) or (None, the error in one line). Build ``settings`` with
+    :func:`compare_settings`."""
+    return _compare(key, data, model, settings)
 
 
 def data_csv(data) -> bytes:

@@ -4,6 +4,7 @@ editor, axis labels, the validation report and a preview."""
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 
 import pandas as pd
 import streamlit as st
@@ -17,7 +18,7 @@ from .state import SIM_KEYS, STATE_KEY, UPLOAD_KEY
 from .tables import md
 
 # widget: (label, kind, min, max, step, help)
-SIM_WIDGETS = {
+SIM_WIDGETS = MappingProxyType({
     "n": ("Subjects", "int", 2, 20_000, 1, "Number of subjects."),
     "m": ("Observations per subject", "int", 1, 1_000, 1, None),
     "sp": ("Spacing of subjects' doses", "slider", 0.0, 100.0, 0.5,
@@ -33,7 +34,7 @@ SIM_WIDGETS = {
     "b0": ("Baseline pain at dose 0", "slider", -200.0, 400.0, 5.0, None),
     "bsd": ("SD of baselines", "slider", 0.0, 100.0, 1.0, None),
     "seed": ("Random seed", "int", 0, 2**31 - 1, 1, "The same seed gives the same data."),
-}
+})
 
 
 def _to_sim() -> None:

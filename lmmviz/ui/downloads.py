@@ -5,20 +5,21 @@ R and Python scripts. The builders are plain functions of the page; the heavy on
 from __future__ import annotations
 
 import json
+from types import MappingProxyType
 
 import streamlit as st
 
 import lmmviz
 from lmmviz.charts import MODEL_LABELS, chart_png, chart_svg
 from lmmviz.cli import dumps
-from lmmviz.codegen import APP_MAX_SECONDS, MAX_INLINE_ROWS, FitRecipe, python_script, r_script
+from lmmviz.codegen import MAX_INLINE_ROWS, FitRecipe, python_script, r_script
 from lmmviz.report import anova_text, summary_text
 from lmmviz.share import encode_state
 
 from . import compute
 from .tables import lrt_models
 
-FILES = {
+FILES = MappingProxyType({
     "csv": "lmmviz-data.csv",
     "json": "lmmviz-results.json",
     "txt": "lmmviz-summary.txt",
@@ -26,7 +27,7 @@ FILES = {
     "svg": "lmmviz-chart.svg",
     "r": "lmmviz-fit.R",
     "py": "lmmviz-fit.py",
-}
+})
 
 
 def recipe(page) -> FitRecipe:
@@ -40,10 +41,16 @@ def recipe(page) -> FitRecipe:
     # The data go into the scripts only when small; large data are read from the CSV download.
     csv_text = compute.data_csv(data).decode("utf-8") if data.n_obs <= MAX_INLINE_ROWS else None
     return FitRecipe(
-        y=data.y, x=data.x, group=data.group, models=s.models, reml=s.reml, optimizer=s.opt,
-        start=s.start, step=s.step, ftol=s.ftol, xtol=s.xtol, maxeval=s.maxeval, max_seconds=APP_MAX_SECONDS,
-        source=kind, sim=sim, csv_text=csv_text,
+        y=data.y, x=data.x, group=data.group, models=s.models, settings=s.settings, source=kind, sim=sim,
+        csv_text=csv_text,
     )
+
+
+def _settings_dict(s) -> dict:
+    """The fit settings in the results file, under OptimizerSettings' names."""
+    return {"reml": s.reml, "optimizer": s.optimizer, "start": list(s.start) if s.start else None,
+            "initial_step": s.initial_step, "ftol_abs": s.ftol_abs, "xtol_abs": s.xtol_abs, "maxeval": s.maxeval,
+            "max_seconds": s.max_seconds}
 
 
 def results_dict(page) -> dict:
@@ -54,9 +61,7 @@ def results_dict(page) -> dict:
         "data": {"name": page.loaded.name, "source": page.loaded.source, "y": data.y, "x": data.x,
                  "group": data.group, "n_obs": data.n_obs, "dropped": dict(data.dropped),
                  "report": data.report()},
-        "settings": {"reml": s.reml, "optimizer": s.opt, "start": list(s.start) if s.start else None,
-                     "initial_step": s.step, "ftol_abs": s.ftol, "xtol_abs": s.xtol, "maxeval": s.maxeval,
-                     "max_seconds": APP_MAX_SECONDS},
+        "settings": _settings_dict(s.settings),
         "fits": [ft.to_dict() for ft in page.fits.values()],
         "errors": dict(page.errors),
         "link": encode_state(s),

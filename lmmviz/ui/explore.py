@@ -21,9 +21,8 @@ settings, and bounded in entries, size and time. Grids show their progress.
 from __future__ import annotations
 
 import hashlib
-import math
 import weakref
-from dataclasses import astuple
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -41,53 +40,47 @@ from .state import go_to_state, queue_state, update_state
 from .tables import md
 
 ONE_D = landscape.ONE_D
-CMP_STARTS = {"lme4": "lme4's start (as lme4's allFit in lme4 1.x)",
-              "estimate": "the current estimate (lme4 2.x's allFit default)"}
-MAX_SECONDS_COMPARE = 10.0  # per optimizer run in a comparison
+CMP_STARTS = MappingProxyType({"lme4": "lme4's start (as lme4's allFit in lme4 1.x)",
+                               "estimate": "the current estimate (lme4 2.x's allFit default)"})
 MAX_LANDSCAPE_GROUPS = 200_000
 MAX_MAP_SECONDS = 30.0  # the grid slider stops where a profiled map is expected to take this long
 BIG_GROUPS = 2_000  # above this the landscape draws the fit's own runs unless asked for every optimizer
-PATHS = {"all": "every optimizer, from lme4's start", "fit": "this fit's own runs"}
-_CACHE = dict(ttl=compute.TTL, show_spinner=False)
+PATHS = MappingProxyType({"all": "every optimizer, from lme4's start", "fit": "this fit's own runs"})
+_CACHE = MappingProxyType(dict(ttl=compute.TTL, show_spinner=False))
 
 
 # --------------------------------------------------------------------------- keys and caches
 
-_KEYS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+DATA_KEYS = "lmmviz_data_keys"  # session state: this session's data objects -> their keys
 
 
-def data_key(data) -> str:
-    """A short hash of the data's values, computed once per data object."""
-    try:
-        return _KEYS[data]
-    except (KeyError, TypeError):
-        pass
+def hash_data(data) -> str:
+    """A short hash of the data's values (the columns used and their names). Pure."""
     fr = data.frame[[data.group, data.x, data.y]]
     h = hashlib.sha256(pd.util.hash_pandas_object(fr, index=False).to_numpy().tobytes())
     h.update("|".join((data.group, data.x, data.y)).encode())
-    key = h.hexdigest()[:24]
+    return h.hexdigest()[:24]
+
+
+def data_key(data) -> str:
+    """:func:`hash_data`, computed once per data object and session.
+
+    The memo lives in the session's own state, not in the module: sessions never share
+    it, and a session runs one script at a time, so it needs no lock. (A memo shared by
+    all sessions would be written by their threads at once.)"""
+    memo = st.session_state.get(DATA_KEYS)
+    if memo is None:
+        memo = st.session_state[DATA_KEYS] = weakref.WeakKeyDictionary()
     try:
-        _KEYS[data] = key
+        return memo[data]
+    except (KeyError, TypeError):  # TypeError: an object that cannot be weakly referenced
+        pass
+    key = hash_data(data)
+    try:
+        memo[data] = key
     except TypeError:
         pass
     return key
-
-
-def _settings_tuple(settings, max_seconds: float = MAX_SECONDS_COMPARE) -> tuple:
-    """OptimizerSettings (or a tuple of its fields, or None) as a hashable tuple
-    without the start (a comparison takes its own) and with a per-run time limit."""
-    if settings is None:
-        settings = lmmviz.OptimizerSettings()
-    s = tuple(settings) if isinstance(settings, tuple) else tuple(astuple(settings))
-    return (None,) + s[1:-1] + (min(float(s[-1]), max_seconds),)
-
-
-@st.cache_data(max_entries=16, max_size="400MB", **_CACHE)
-def _compare(key: str, _data, model: str, reml: bool, start: tuple | None, settings: tuple):
-    try:
-        return lmmviz.compare(_data, model, reml=reml, start=start, settings=lmmviz.OptimizerSettings(*settings)), None
-    except (lmmviz.DataError, ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError) as err:
-        return None, " ".join(str(err).split())
 
 
 @st.cache_data(max_entries=16, ttl=compute.TTL, show_spinner=False)
@@ -158,16 +151,12 @@ def _slice(key, _data, model, reml, theta_a, theta_b, label_a, label_b):
 
 
 @st.cache_data(max_entries=32, max_size="200MB", **_CACHE)
-def _spec_cached(key, _make):
+def _spec(key, _make) -> dict:
+    """A chart's Vega-Lite spec, built once per key (``to_dict`` of a large map is slow)."""
     import altair as alt
 
     with alt.data_transformers.disable_max_rows():
         return _make().to_dict(validate=False)
-
-
-def _spec(key, make) -> dict:
-    """A chart's Vega-Lite spec, built once per key (``to_dict`` of a large map is slow)."""
-    return _spec_cached(key, make)
 
 
 def _chart(key, make, alt: str, table: pd.DataFrame | None = None, width: str = "content") -> None:
@@ -277,7 +266,7 @@ def render_compare(data, model: str, reml: bool = True, settings=None, current_f
     mode = _start_radio(f"cmp_start_{model}", current_fit is not None)
     start = tuple(current_fit.theta) if mode == "estimate" and current_fit is not None else None
     with st.spinner(f"Running every optimizer on the {MODEL_LABELS[model].lower()} model…"):
-        comparison, err = _compare(key, data, model, reml, start, _settings_tuple(settings))
+        comparison, err = compute.compare(key, data, model, compute.compare_settings(settings, start, reml))
     if comparison is None:
         st.error(md(f"The comparison failed: {err}"))
         return None
@@ -291,14 +280,11 @@ def _comparison(page, model: str, start_mode: str):
     if start_mode == "estimate":
         ft = page.fits.get(model)
         if ft is None:
-            res = compute.fit_model(page.loaded, model, page.state.reml, page.state.opt,
-                                    compute.settings_tuple(page.state, model))
-            ft = res.fit
+            ft = compute.fit_model(page.loaded, model, compute.fit_settings(page.state, model)).fit
         start = None if ft is None else tuple(ft.theta)
-    s = compute.settings_tuple(page.state, model)
-    settings = (None, s[1], s[2], s[3], s[4], s[5], s[6], MAX_SECONDS_COMPARE)
+    settings = compute.compare_settings(page.state.settings, start)
     with st.spinner(f"Running every optimizer on the {MODEL_LABELS[model].lower()} model…"):
-        return compute.compare(page.loaded, model, page.state.reml, start=start, settings=settings), start
+        return compute.compare(page.loaded.key, page.data, model, settings), start
 
 
 def render_compare_tab(page) -> None:
@@ -366,7 +352,7 @@ def _paths(data, key: str, model: str, reml: bool, settings, comparison, current
         return landscape.optimizer_paths(current_fit), ("fit", current_fit.optimizer, current_fit.theta), comparison
     if comparison is None or comparison.model != model:
         with st.spinner(f"Running every optimizer on the {MODEL_LABELS[model].lower()} model…"):
-            comparison, err = _compare(key, data, model, reml, None, _settings_tuple(settings))
+            comparison, err = compute.compare(key, data, model, compute.compare_settings(settings, None, reml))
         if comparison is None:
             st.error(md(f"The optimizers could not run: {err}"))
             return None, ("none",), None
@@ -382,34 +368,45 @@ def _landscape_view(data, key: str, model: str, reml: bool, settings, comparison
         return
     skey = (key, model, reml) + pkey
     if model in ONE_D:
-        with st.expander("Range and resolution"):
-            _defaults(ls_curve_n=400, ls_curve_auto=True, ls_t0=-1.0, ls_t1=3.0)
-            n = st.slider("Points on the curve", 100, landscape.MAX_CURVE, step=100, key="ls_curve_n")
-            manual = not st.checkbox("Automatic range (cover every optimizer's path and every minimum)",
-                                     key="ls_curve_auto")
-            theta_range = None
-            if manual:
-                a, b = st.columns(2)
-                lo = a.number_input("θ from (log10)", step=0.5, key="ls_t0")
-                hi = b.number_input("θ to (log10)", step=0.5, key="ls_t1")
-                theta_range = (10 ** lo, 10 ** hi) if hi > lo else None
-        curve = _curve(skey, data, model, reml, paths, theta_range, n)
-        st.caption(md(f"The {curve.criterion_name} of the {MODEL_LABELS[model].lower()} model against θ = "
-                      f"σ_{group}/σ (log axis); β and σ are profiled out. Below: every θ each optimizer tried, "
-                      "from its start (square) to where it stopped (diamond)."))
-        _chart(("curve", theta_range, n) + skey, lambda: charts.curve_chart(curve, paths, group=group),
-               alt=describe.curve_alt(curve, paths), table=curve.minima[["theta", "criterion", "kind"]])
-        minima = curve.minima.sort_values("criterion")
-        if len(minima) > 1:
-            st.warning(md(f"The curve has {len(minima)} minima: " + ", ".join(
-                f"{c:.2f} at θ ≈ {t:.3g}" for c, t in zip(minima["criterion"], minima["theta"])) +
-                ". An optimizer started in the basin of the higher one stops there, and reports success."),
-                icon=":material/landscape:")
-        _slice_view(data, key, model, reml, curve.minima, comparison, current_fit, skey)
-        for note in curve.notes:
-            st.caption(md(note))
-        return
-    # two-parameter models
+        _curve_view(data, key, model, reml, paths, comparison, current_fit, group, skey)
+    else:
+        _map_view(data, key, model, reml, paths, comparison, current_fit, group, n_groups, skey, controls)
+
+
+def _curve_view(data, key: str, model: str, reml: bool, paths, comparison, current_fit, group: str,
+                skey: tuple) -> None:
+    """A one-θ model: the criterion along θ, its minima, and the stretch between them."""
+    with st.expander("Range and resolution"):
+        _defaults(ls_curve_n=400, ls_curve_auto=True, ls_t0=-1.0, ls_t1=3.0)
+        n = st.slider("Points on the curve", 100, landscape.MAX_CURVE, step=100, key="ls_curve_n")
+        manual = not st.checkbox("Automatic range (cover every optimizer's path and every minimum)",
+                                 key="ls_curve_auto")
+        theta_range = None
+        if manual:
+            a, b = st.columns(2)
+            lo = a.number_input("θ from (log10)", step=0.5, key="ls_t0")
+            hi = b.number_input("θ to (log10)", step=0.5, key="ls_t1")
+            theta_range = (10 ** lo, 10 ** hi) if hi > lo else None
+    curve = _curve(skey, data, model, reml, paths, theta_range, n)
+    st.caption(md(f"The {curve.criterion_name} of the {MODEL_LABELS[model].lower()} model against θ = "
+                  f"σ_{group}/σ (log axis); β and σ are profiled out. Below: every θ each optimizer tried, "
+                  "from its start (square) to where it stopped (diamond)."))
+    _chart(("curve", theta_range, n) + skey, lambda: charts.curve_chart(curve, paths, group=group),
+           alt=describe.curve_alt(curve, paths), table=curve.minima[["theta", "criterion", "kind"]])
+    minima = curve.minima.sort_values("criterion")
+    if len(minima) > 1:
+        st.warning(md(f"The curve has {len(minima)} minima: " + ", ".join(
+            f"{c:.2f} at θ ≈ {t:.3g}" for c, t in zip(minima["criterion"], minima["theta"])) +
+            ". An optimizer started in the basin of the higher one stops there, and reports success."),
+            icon=":material/landscape:")
+    _slice_view(data, key, model, reml, curve.minima, comparison, current_fit, skey)
+    for note in curve.notes:
+        st.caption(md(note))
+
+
+def _map_view(data, key: str, model: str, reml: bool, paths, comparison, current_fit, group: str,
+              n_groups: int, skey: tuple, controls) -> None:
+    """A model with two or three θ: the map over two of them, and the slice between optima."""
     held_choices: dict[str, tuple] = {}
     if model == "slope":  # the correlation can be held at that of any optimum a run converged to
         fits = [current_fit] if current_fit is not None else []
@@ -521,8 +518,7 @@ def render_landscape_tab(page) -> None:
         if comparison is None:
             st.error(md(f"The optimizers could not run: {err}"))
             return
-    settings = None
-    _landscape_view(page.data, page.loaded.key, model, page.state.reml, settings, comparison, current_fit,
+    _landscape_view(page.data, page.loaded.key, model, page.state.reml, None, comparison, current_fit,
                     page.unit, n_groups, controls=c2)
 
 

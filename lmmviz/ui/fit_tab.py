@@ -4,6 +4,7 @@ table, model comparison, diagnostics in words, downloads."""
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 
 import numpy as np
 import streamlit as st
@@ -172,8 +173,8 @@ def _metrics(page) -> None:
                     st.caption(caption)
 
 
-SHORT_LABELS = {"intercept": "Random intercept", "slope": "Random slope", "uncorrelated": "Uncorrelated",
-                "within_between": "Within-between"}
+SHORT_LABELS = MappingProxyType({"intercept": "Random intercept", "slope": "Random slope", "uncorrelated": "Uncorrelated",
+                "within_between": "Within-between"})
 
 
 def _summaries(page) -> None:

@@ -71,7 +71,7 @@ class Page:
 
     def _fits_key(self) -> tuple:
         return (self.loaded.key, tuple(self.fits), self.state.ml, self.state.opt,
-                tuple(compute.settings_tuple(self.state, m) for m in self.fits))
+                tuple(compute.fit_settings(self.state, m) for m in self.fits))
 
     def frames(self, selected: str | None = None):
         return _frames((self._fits_key(), selected), self.data, self.fits, self.pooled, self.per_group, selected)
@@ -118,7 +118,7 @@ def build_page(state: State) -> tuple[Page, State]:
     # settings on a large data set); cached fits return at once.
     with st.spinner(f"Fitting {len(state.mixed_models)} mixed model(s) to {loaded.data.n_obs:,} rows…"):
         for model in state.mixed_models:
-            res = compute.fit_model(loaded, model, state.reml, state.opt, compute.settings_tuple(state, model))
+            res = compute.fit_model(loaded, model, compute.fit_settings(state, model))
             if res.fit is None:
                 page.errors[model] = res.error
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import streamlit as st
 
 from lmmviz.charts import LAYER_LABELS, MODEL_LABELS
@@ -13,14 +15,14 @@ from lmmviz.share import LAYERS, MAX_LINK_ROWS, MODEL_KEYS, SOURCES, encode_stat
 from .state import METHODS, MODEL_WIDGETS, NONE_SELECTED, input_error
 from .tables import md
 
-SOURCE_LABELS = {
+SOURCE_LABELS = MappingProxyType({
     "seed": "Seed example (3 subjects, 12 rows)",
     "preset": "Simulator preset",
     "sim": "Simulator (your settings)",
     "upload": "Uploaded file",
     "edited": "Edited table",
-}
-MODEL_HELP = {
+})
+MODEL_HELP = MappingProxyType({
     "pooled": "One line through all points, ignoring subjects (ordinary least squares).",
     "per_group": "Each subject's own least-squares line (no pooling).",
     "intercept": "y ~ x + (1 | subject): each subject its own level, one shared slope.",
@@ -28,7 +30,7 @@ MODEL_HELP = {
     "uncorrelated": "y ~ x + (1 | subject) + (0 + x | subject): own level and slope, uncorrelated.",
     "within_between": "y ~ x_within + x_mean + (1 | subject): separates the within-subject slope from "
                       "the between-subject slope of the subjects' means.",
-}
+})
 MAX_SELECT_OPTIONS = 3000
 
 

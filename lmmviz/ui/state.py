@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Mapping
 
 import streamlit as st
@@ -33,18 +34,18 @@ UPLOAD_KEY = "lmmviz_upload"
 ERRORS_KEY = "lmmviz_input_errors"
 LINK_RUN_KEY = "lmmviz_link_run"  # this run applies a link (the URL or a queued one)
 
-TAB_LABELS = {
+TAB_LABELS = MappingProxyType({
     "fit": "Fit",
     "data": "Data",
     "compare": "Compare optimizers",
     "landscape": "Landscape",
     "effects": "Random effects",
     "tour": "Tour",
-}
-LABEL_TABS = {v: k for k, v in TAB_LABELS.items()}
+})
+LABEL_TABS = MappingProxyType({v: k for k, v in TAB_LABELS.items()})
 METHODS = ("REML", "ML")
-SIM_KEYS = {url: f"sim_{url}" for url in SIM_PARAMS}  # URL name -> widget key
-MODEL_WIDGETS = {m: f"model_{m}" for m in MODEL_KEYS}
+SIM_KEYS = MappingProxyType({url: f"sim_{url}" for url in SIM_PARAMS})  # URL name -> widget key
+MODEL_WIDGETS = MappingProxyType({m: f"model_{m}" for m in MODEL_KEYS})
 NONE_SELECTED = ""
 # View settings of the explore tabs and the Fit tab: not part of a share link, but kept for
 # the session like every other value a user sets.
