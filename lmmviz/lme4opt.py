@@ -203,10 +203,11 @@ def _optimx_lbfgsb(fun, x0, lower, upper, s: OptimizerSettings):
 TWINS: tuple[OptimizerInfo, ...] = (
     OptimizerInfo(PREFIX + "bobyqa", "lme4", "bobyqa (minqa)", _after_care(_minqa_bobyqa)),
     OptimizerInfo(PREFIX + "Nelder_Mead", "lme4", "Nelder_Mead", _after_care(_lme4_nelder_mead)),
-    OptimizerInfo(PREFIX + "optimx.L-BFGS-B", "lme4", "optimx L-BFGS-B (optim)", _after_care(_optimx_lbfgsb)),
-    OptimizerInfo(PREFIX + "nloptwrap.NLOPT_LN_NELDERMEAD", "lme4", "nloptwrap (NLopt Nelder-Mead)",
+    OptimizerInfo(PREFIX + "optimx.L-BFGS-B", "lme4", "optimx L-BFGS-B (optim)", _after_care(_optimx_lbfgsb),
+                  same_everywhere=False),
+    OptimizerInfo(PREFIX + "nloptwrap.NLOPT_LN_NELDERMEAD", "lme4", "nloptwrap Nelder-Mead",
                   _after_care(_nloptwrap("LN_NELDERMEAD"))),
-    OptimizerInfo(PREFIX + "nloptwrap.NLOPT_LN_BOBYQA", "lme4", "nloptwrap (NLopt BOBYQA)",
+    OptimizerInfo(PREFIX + "nloptwrap.NLOPT_LN_BOBYQA", "lme4", "nloptwrap BOBYQA",
                   _after_care(_nloptwrap("LN_BOBYQA"))),
 )
 

@@ -297,6 +297,9 @@ class OptimizerInfo:
     algorithm: str
     runner: Runner = field(repr=False, compare=False)
     min_params: int = 1  # fewest θ values the algorithm accepts
+    # False where the algorithm does its own linear algebra through BLAS/LAPACK, whose kernels
+    # depend on the CPU: its last digits and evaluation counts can differ on another computer
+    same_everywhere: bool = True
 
     @property
     def label(self) -> str:
@@ -305,10 +308,13 @@ class OptimizerInfo:
     @property
     def note(self) -> str:
         """What a user must know before choosing it ("" when nothing)."""
+        notes = []
         if self.min_params > 1:
-            return (f"needs at least {_WORDS.get(self.min_params, self.min_params)} parameters: not for "
-                    "the one-θ models (random intercept, within-between)")
-        return ""
+            notes.append(f"needs at least {_WORDS.get(self.min_params, self.min_params)} parameters: not for "
+                         "the one-θ models (random intercept, within-between)")
+        if not self.same_everywhere:
+            notes.append(MACHINE_NOTE)
+        return "; ".join(notes)
 
     def unusable_for(self, n_params: int, model: str = "this model") -> str | None:
         """Why it cannot run on ``n_params`` θ values, or None when it can."""
@@ -320,6 +326,8 @@ class OptimizerInfo:
 
 
 _WORDS = MappingProxyType({1: "one", 2: "two", 3: "three"})
+MACHINE_NOTE = ("does linear algebra through the computer's BLAS, so its evaluation count and last digits "
+                "can differ on another computer")
 
 
 # Filled once, at import: lmmviz's own here, then lme4opt puts its twins first. Read through
@@ -333,11 +341,11 @@ _REGISTRY: dict[str, OptimizerInfo] = {
         OptimizerInfo("nlopt_newuoa", "NLopt", "NEWUOA (bound)", _nlopt_runner("LN_NEWUOA_BOUND"), min_params=2),
         OptimizerInfo("nlopt_sbplx", "NLopt", "Sbplx (Subplex)", _nlopt_runner("LN_SBPLX")),
         OptimizerInfo("nlopt_cobyla", "NLopt", "COBYLA", _nlopt_runner("LN_COBYLA")),
-        OptimizerInfo("pybobyqa", "Py-BOBYQA", "BOBYQA", _pybobyqa),
+        OptimizerInfo("pybobyqa", "Py-BOBYQA", "BOBYQA", _pybobyqa, same_everywhere=False),
         OptimizerInfo("scipy_nelder_mead", "SciPy", "Nelder-Mead", _scipy_runner("Nelder-Mead")),
         OptimizerInfo("scipy_powell", "SciPy", "Powell", _scipy_runner("Powell")),
-        OptimizerInfo("scipy_lbfgsb", "SciPy", "L-BFGS-B (finite differences)", _scipy_runner("L-BFGS-B")),
-        OptimizerInfo("scipy_cobyqa", "SciPy", "COBYQA", _scipy_runner("COBYQA")),
+        OptimizerInfo("scipy_lbfgsb", "SciPy", "L-BFGS-B", _scipy_runner("L-BFGS-B"), same_everywhere=False),
+        OptimizerInfo("scipy_cobyqa", "SciPy", "COBYQA", _scipy_runner("COBYQA"), same_everywhere=False),
     )
 }
 REGISTRY: Mapping[str, OptimizerInfo] = MappingProxyType(_REGISTRY)

@@ -165,7 +165,7 @@ class Fit:
         return groups
 
     def to_dict(self) -> dict:
-        """The stable JSON keys of the CLI and the app's download (see README)."""
+        """The stable JSON keys of the CLI and the app's download (docs/cli-and-api.md, "JSON keys")."""
         x = self.names["x"]
         return {
             "model": self.model,

@@ -22,15 +22,15 @@ import numpy as np
 import pytest
 
 from lmmviz import numerics
+from lmmviz.optimizers import REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Optimizers whose every step is lmmviz's criterion and NLopt's or SciPy's pure code: these give
-# the same bits everywhere. Py-BOBYQA, COBYQA and SciPy's L-BFGS-B (lme4's optimx twin too) call
-# LAPACK/BLAS inside the algorithm, so their last bits and evaluation counts follow the machine.
-EXACT = ("robust", "lme4:bobyqa", "lme4:Nelder_Mead", "lme4:nloptwrap",
-         "lme4:nloptwrap.NLOPT_LN_NELDERMEAD", "nlopt_bobyqa", "nlopt_neldermead", "nlopt_sbplx",
-         "nlopt_cobyla", "nlopt_newuoa", "scipy_nelder_mead", "scipy_powell")
+# Optimizers whose every step is lmmviz's criterion and NLopt's or SciPy's pure code give the same
+# bits everywhere. Py-BOBYQA, COBYQA and SciPy's L-BFGS-B (lme4's optimx twin too) call LAPACK/BLAS
+# inside the algorithm, so their last bits and evaluation counts follow the machine: the registry
+# says which (OptimizerInfo.same_everywhere), and the app and `lmmviz optimizers` tell the user.
+EXACT = ("robust",) + tuple(name for name, info in REGISTRY.items() if info.same_everywhere)
 
 FITS = r"""
 import json, sys
@@ -71,7 +71,7 @@ def test_fits_are_bit_identical_under_other_cpus_code_paths():
     with ThreadPoolExecutor(2) as pool:
         results = dict(zip(MACHINES, pool.map(_fits_on, MACHINES.values())))
     here = results["this machine"]
-    assert len(here) == len(EXACT) + 4
+    assert len(EXACT) == 12 and len(here) == len(EXACT) + 4
     # the fits are the right ones (lme4's best optimum on the seed: REML 68.0749, slope -8.215)
     crit, _, fixef, _ = here["seed slope robust"]
     assert float.fromhex(crit) <= 68.0749203963088 + 1e-9  # lme4 Nelder-Mead's, or lower

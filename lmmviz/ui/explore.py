@@ -245,6 +245,7 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
         "corr": st.column_config.NumberColumn(format="%.3f"),
         "seconds": st.column_config.NumberColumn(format="%.3f"),
     })
+    st.caption(_same_everywhere_note())
     st.markdown("### Traces: the criterion at every evaluation")
     c1, c2 = st.columns(2)
     log = c1.toggle("Log scale (criterion above the best)", key="trace_log")
@@ -256,6 +257,15 @@ def _compare_view(comparison, frame: pd.DataFrame, x_name: str, key: tuple) -> N
                alt=describe.trace_alt(paths), table=ends[["run", "evaluations", "criterion"]], width="stretch")
         st.caption("Each line is one optimizer's fit log: its criterion at every evaluation, in order. Click a "
                    "legend entry to pick one out.")
+
+
+def _same_everywhere_note() -> str:
+    from lmmviz.optimizers import REGISTRY
+
+    other = [info.label for info in REGISTRY.values() if not info.same_everywhere]
+    return ("Every number here is the same on any computer, except the evaluations and last digits of "
+            + ", ".join(other[:-1]) + " and " + other[-1] + ": they do their own linear algebra through "
+            "the computer's BLAS, which differs between processors.")
 
 
 def render_compare(data, model: str, reml: bool = True, settings=None, current_fit=None,
@@ -329,7 +339,8 @@ def _twin_check(comparison, said: dict) -> None:
     st.markdown("### lme4 itself, on these data")
     if off:
         st.warning(md("Where lmmviz's twin of an lme4 optimizer stops elsewhere than lme4 itself: " + ", ".join(off)
-                      + ". A known difference of the library algorithm behind the twin (see the README); the "
+                      + ". A known difference of the library algorithm behind the twin (listed in docs/engine.md, “Known "
+                      "differences of the twins”); the "
                       "lme4 column is what lme4 1.1-31 reports."), icon=":material/difference:")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in rows[0] if "criterion" in c or "slope" in c}

@@ -16,7 +16,7 @@ from .state import METHODS, MODEL_WIDGETS, NONE_SELECTED, input_error
 from .tables import md
 
 SOURCE_LABELS = MappingProxyType({
-    "seed": "Seed example (3 subjects, 12 rows)",
+    "seed": "Seed example (3 subjects)",
     "preset": "Simulator preset",
     "sim": "Simulator (your settings)",
     "upload": "Uploaded file",

@@ -326,6 +326,6 @@ def lme4_lines(runs: list, best) -> list[str]:
                 text += " · lmmviz's twin lands there too"
             else:
                 text += (f" · :orange[lmmviz's twin of it stops at {ft.criterion:.2f} ({signed(ft.slope, 3)}) "
-                         "instead: a known difference, see the README]")
+                         "instead: a known difference, listed in docs/engine.md]")
         lines.append(text)
     return lines

@@ -53,3 +53,35 @@ def test_phone_first_screen_and_every_tab(phone, app_server):
         ui.open_tab(phone, name)
         width, bad = phone.evaluate(OVERFLOW)
         assert width <= W and bad == [], (name, width, bad)
+
+
+# Each option's text, measured in the select's own font, against the room the select gives it.
+FITS_IN_SELECT = """([label, texts]) => {
+  const input = document.querySelector(`[data-testid="stSidebar"] input[aria-label="${label}"]`);
+  const s = getComputedStyle(input);
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+  const room = input.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+  return texts.filter(t => ctx.measureText(t).width > room).map(t => [t, Math.round(ctx.measureText(t).width), room]);
+}"""
+
+
+@pytest.mark.parametrize("width", [W, 1400])
+def test_every_optimizer_name_shows_whole_in_the_sidebar(browser, app_server, width):
+    """No choice of optimizer is cut off in the sidebar's select, on a phone or a desktop."""
+    from lmmviz.optimizers import optimizer_names
+    from lmmviz.ui.sidebar import SOURCE_LABELS, optimizer_text
+
+    ctx = browser.new_context(viewport={"width": width, "height": H})
+    pg = ctx.new_page()
+    pg.script_runs = RunTracker().attach(pg)
+    ui.load(pg, app_server + "/")
+    if width == W:
+        pg.locator('[data-testid="stExpandSidebarButton"]').first.click()
+    pg.wait_for_function("""() => { const e = document.querySelector('[data-testid="stSidebar"] input[aria-label="Optimizer"]');
+        return e && e.clientWidth > 100 && e.getBoundingClientRect().left >= 0; }""", timeout=15000)
+    names = [optimizer_text(n) for n in optimizer_names()]
+    assert len(names) == 16
+    assert pg.evaluate(FITS_IN_SELECT, ["Optimizer", names]) == []
+    assert pg.evaluate(FITS_IN_SELECT, ["Data source", list(SOURCE_LABELS.values())]) == []
+    ctx.close()

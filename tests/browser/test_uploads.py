@@ -22,7 +22,7 @@ MANIFEST = json.loads((CORPUS / "manifest.json").read_text())["files"]
 
 def back_to_seed(page) -> None:
     """The app is still usable: the seed example comes back with its numbers."""
-    ui.select(page, "Data source", "Seed example (3 subjects, 12 rows)")
+    ui.select(page, "Data source", "Seed example (3 subjects)")
     ui.open_tab(page, "Fit")
     assert "REML 77.4" in ui.metric_captions(page)
     assert "REML 68.1" in ui.metric_captions(page)
