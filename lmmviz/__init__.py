@@ -1,7 +1,8 @@
 """lmmviz: see Simpson's paradox in linear mixed models, fitted exactly as lme4 does.
 
-Pipeline (after lme4): ``load``/``prepare`` → ``make_design`` → ``make_deviance``
-→ ``optimize`` → ``make_fit``; :func:`fit` runs it all with a robust default.
+Pipeline (after lme4): ``read_table`` → ``prepare`` (``load`` does both) → ``make_design``
+→ ``make_deviance`` → ``optimize`` → ``make_fit``; :func:`fit` runs it all with a robust
+default. ``simulate`` makes data for it.
 
 Names are imported on first use so that ``python -m lmmviz --help`` starts fast.
 """
@@ -10,8 +11,8 @@ from importlib import import_module
 from types import MappingProxyType
 
 _EXPORTS = MappingProxyType({
-    "data": ("PRESET_LABELS", "PRESETS", "Data", "DataError", "SimulationSettings", "load", "prepare",
-             "read_table", "seed", "simulate", "frame_to_data"),
+    "data": ("Data", "DataError", "load", "prepare", "read_table", "seed", "frame_to_data"),
+    "simulator": ("PRESET_LABELS", "PRESETS", "SimulationSettings", "simulate"),
     "design": ("Design", "make_design"),
     "deviance": ("make_deviance", "solve"),
     "fitting": ("anova", "compare", "fit", "fit_at", "optimize", "make_fit"),
@@ -28,9 +29,9 @@ __version__ = "0.1.0"
 
 
 _SUBMODULES = frozenset({
-    "cli", "data", "design", "deviance", "fitting", "models", "optimizers", "reference", "report",
-    "results", "rformat", "theta", "landscape", "tour", "charts", "charts_explore", "share", "codegen",
-    "palette",
+    "cli", "errors", "readers", "data", "simulator", "design", "numerics", "deviance", "fitting", "models",
+    "optimizers", "reference", "report", "results", "rformat", "theta", "landscape", "tour", "charts",
+    "charts_explore", "share", "codegen", "palette",
 })
 
 

@@ -146,6 +146,21 @@ def chart_frames(
         labels = per_group["group"].astype(str).to_numpy()
     else:
         labels = pd.unique(g)
+    shown, rows = _thin(g, labels, max_points, max_subjects, keep)
+    points = pd.DataFrame({"subject": g[rows], "x": x[rows], "y": y[rows]})
+    for model, ft in fits.items():
+        fitted = getattr(ft, "fitted", None)
+        if fitted is not None and len(fitted) == len(fr):
+            points[f"fit_{model}"] = np.asarray(fitted, float)[rows]
+    unit = unit_word(data.group)
+    subject_lines = _subject_lines(shown, g, x, fits, per_group)
+    population = _population_lines(x, fits, pooled, unit)
+    return ChartFrames(points, subject_lines, population, tuple(shown.tolist()), len(labels), len(fr), unit)
+
+
+def _thin(g: np.ndarray, labels: np.ndarray, max_points: int, max_subjects: int, keep: str | None):
+    """(subjects shown, rows drawn): all of them, or a reproducible sample of at most
+    ``max_subjects`` subjects (``keep`` among them) and ``max_points`` of their rows."""
     n_subjects = len(labels)
     rng = np.random.default_rng(20240611)
     if n_subjects > max_subjects:
@@ -162,14 +177,13 @@ def chart_frames(
     rows = np.flatnonzero(row_mask)
     if len(rows) > max_points:
         rows = np.sort(rng.choice(rows, max_points, replace=False))
-    points = pd.DataFrame({"subject": g[rows], "x": x[rows], "y": y[rows]})
-    for model, ft in fits.items():
-        fitted = getattr(ft, "fitted", None)
-        if fitted is not None and len(fitted) == len(fr):
-            points[f"fit_{model}"] = np.asarray(fitted, float)[rows]
-    unit = unit_word(data.group)
+    return shown, rows
 
-    # x range of each shown subject
+
+def _subject_lines(shown: np.ndarray, g: np.ndarray, x: np.ndarray, fits: dict,
+                   per_group: pd.DataFrame | None) -> pd.DataFrame:
+    """Each shown subject's own OLS line and its line in each fitted model, over the
+    subject's own x range (two rows a line: its ends)."""
     if per_group is not None:
         pg = per_group.assign(group=per_group["group"].astype(str)).set_index("group")
         xr = pg.loc[list(shown), ["x_min", "x_max"]]
@@ -199,9 +213,12 @@ def chart_frames(
             continue
         re = ranef.assign(group=ranef["group"].astype(str)).set_index("group").reindex(list(shown))
         add_lines(model, re["line_intercept"].to_numpy(float), re["line_slope"].to_numpy(float))
-    subject_lines = pd.concat(line_rows, ignore_index=True) if line_rows else pd.DataFrame(
+    return pd.concat(line_rows, ignore_index=True) if line_rows else pd.DataFrame(
         columns=["subject", "model", "label", "x", "y", "intercept", "slope"])
 
+
+def _population_lines(x: np.ndarray, fits: dict, pooled, unit: str) -> pd.DataFrame:
+    """The pooled OLS line and each model's population line over the whole x range."""
     x0, x1 = (float(np.min(x)), float(np.max(x))) if len(x) else (0.0, 1.0)
     pop_rows = []
     if pooled is not None:
@@ -209,12 +226,11 @@ def chart_frames(
     for model, ft in fits.items():
         a, b = ft.population_line()
         pop_rows.append((model, a, b))
-    population = pd.DataFrame([
+    return pd.DataFrame([
         {"model": m, "label": population_label(m, unit), "x": xx, "y": a + b * xx, "intercept": a,
          "slope": b, "end": xx == x1, "text": f"{MODEL_LABELS[m]} {signed(b)}"}
         for m, a, b in pop_rows if math.isfinite(a) and math.isfinite(b) for xx in (x0, x1)
     ], columns=["model", "label", "x", "y", "intercept", "slope", "end", "text"])
-    return ChartFrames(points, subject_lines, population, tuple(shown.tolist()), n_subjects, len(fr), unit)
 
 
 LABEL_DY = 13  # px between a line's end and its label's centre
@@ -327,6 +343,31 @@ def fit_chart(
     preselects one.
     """
     layers = set(layers)
+    style = _style(frames, layers, selected, x_title, y_title, group_title)
+    charts = [_points_layer(frames, layers, style, x_title, y_title, group_title, interactive)]
+    charts += _subject_line_layers(frames, layers, style, group_title)
+    charts += _population_layers(frames, layers, style, height)
+    return _layered(charts, style.shapes is not None, height)
+
+
+@dataclass(frozen=True)
+class _Style:
+    """What the layers of :func:`fit_chart` share: the subjects' colours and shapes,
+    their legend, the selection, and the axes."""
+
+    many: bool  # too many subjects for a legend of them
+    subject_scale: alt.Scale
+    shapes: list | None
+    legend: alt.Legend | None
+    pick: object  # the selection parameter
+    dim: float  # opacity of what is not selected
+    x_scale: alt.Scale
+    y_scale: alt.Scale
+    x_enc: alt.X
+    y_enc: alt.Y
+
+
+def _style(frames: ChartFrames, layers: set, selected, x_title: str, y_title: str, group_title: str) -> _Style:
     many = len(frames.subjects) > LEGEND_SUBJECTS
     subjects = list(frames.subjects)
     subject_scale = alt.Scale(domain=subjects or [""], range=subject_colors(subjects) or ["#000000"])
@@ -346,23 +387,24 @@ def fit_chart(
     if selected is not None and selected in set(subjects):
         pick_kwargs["value"] = [{"subject": selected}]
     pick = alt.selection_point(**pick_kwargs)
-    dim = 0.12 if not many else 0.06
-    pts = frames.points
-    x_scale = alt.Scale(domain=_domain(pts["x"].to_numpy(float), 0.03), zero=False, nice=False)
+    x_scale = alt.Scale(domain=_domain(frames.points["x"].to_numpy(float), 0.03), zero=False, nice=False)
     y_scale = alt.Scale(domain=_y_domain(frames, layers), zero=False, nice=False)
-    x_enc = alt.X("x:Q", title=x_title, scale=x_scale)
-    y_enc = alt.Y("y:Q", title=y_title, scale=y_scale)
-    subject_color = alt.Color("subject:N", title=group_title, scale=subject_scale, legend=legend)
-    point_enc = {}
-    if shapes is not None:  # one shape per shade of the palette, in the same legend as the colour
-        point_enc["shape"] = alt.Shape("subject:N", title=group_title, legend=legend,
-                                       scale=alt.Scale(domain=subjects, range=shapes))
-    fit_cols = [c for c in pts.columns if c.startswith("fit_")]
+    return _Style(many, subject_scale, shapes, legend, pick, 0.12 if not many else 0.06, x_scale, y_scale,
+                  alt.X("x:Q", title=x_title, scale=x_scale), alt.Y("y:Q", title=y_title, scale=y_scale))
 
-    charts: list[alt.Chart] = []
-    # The points carry the selection (and zoom) parameters, so they are always drawn,
-    # invisibly when the layer is off. They come first, so every line is drawn over
-    # them: small and half filled, they leave a subject's own fitted lines visible.
+
+def _points_layer(frames: ChartFrames, layers: set, st: _Style, x_title: str, y_title: str, group_title: str,
+                  interactive: bool) -> alt.Chart:
+    """The data points. They carry the selection (and zoom) parameters, so they are always
+    drawn, invisibly when the layer is off. They come first, so every line is drawn over
+    them: small and half filled, they leave a subject's own fitted lines visible."""
+    pts, many = frames.points, st.many
+    subject_color = alt.Color("subject:N", title=group_title, scale=st.subject_scale, legend=st.legend)
+    point_enc = {}
+    if st.shapes is not None:  # one shape per shade of the palette, in the same legend as the colour
+        point_enc["shape"] = alt.Shape("subject:N", title=group_title, legend=st.legend,
+                                       scale=alt.Scale(domain=list(frames.subjects), range=st.shapes))
+    fit_cols = [c for c in pts.columns if c.startswith("fit_")]
     show_points = "points" in layers
     point_tips = [alt.Tooltip("subject:N", title=group_title), alt.Tooltip("x:Q", title=x_title, format=".5~g"),
                   alt.Tooltip("y:Q", title=y_title, format=".5~g")]
@@ -373,27 +415,33 @@ def fit_chart(
         .mark_point(filled=True, size=48 if not many else 24, fillOpacity=0.45 if not many else 0.7,
                     strokeWidth=1.3 if not many else 0)
         .encode(
-            x=x_enc, y=y_enc, color=subject_color, **point_enc,
-            opacity=alt.condition(pick, alt.value(0.95 if show_points else 0.0),
-                                  alt.value(dim if show_points else 0.0)),
+            x=st.x_enc, y=st.y_enc, color=subject_color, **point_enc,
+            opacity=alt.condition(st.pick, alt.value(0.95 if show_points else 0.0),
+                                  alt.value(st.dim if show_points else 0.0)),
             tooltip=point_tips,
         )
-        .add_params(pick)
+        .add_params(st.pick)
     )
     if interactive:
         points = points.add_params(alt.selection_interval(bind="scales", name="zoom", encodings=["x", "y"]))
-    charts.append(points)
+    return points
+
+
+def _subject_line_layers(frames: ChartFrames, layers: set, st: _Style, group_title: str) -> list[alt.Chart]:
+    """Each subject's own OLS line (``per_group``) and its fitted lines (``subject_lines``),
+    in its colour, one dash pattern per model; one dash legend under the last layer."""
     sl = frames.subject_lines
     line_tips = [alt.Tooltip("subject:N", title=group_title), alt.Tooltip("label:N", title="line"),
                  alt.Tooltip("slope:Q", title="slope", format=".4~g"),
                  alt.Tooltip("intercept:Q", title="intercept", format=".5~g")]
-    line_color = alt.Color("subject:N", scale=subject_scale, legend=None)
+    line_color = alt.Color("subject:N", scale=st.subject_scale, legend=None)
     shown_kinds = [k for k, models in (("per_group", ("per_group",)), ("subject_lines", MIXED))
                    if k in layers and len(sl) and sl["model"].isin(models).any()]
     present = [m for m in ("per_group", *MIXED) if len(sl) and m in set(sl["model"]) and
                ("per_group" if m == "per_group" else "subject_lines") in shown_kinds]
     dash_scale = alt.Scale(domain=[SUBJECT_LINE_LABELS[m] for m in present],
                            range=[SUBJECT_DASH[m] for m in present])
+    charts = []
     for i, layer in enumerate(shown_kinds):
         models = ("per_group",) if layer == "per_group" else MIXED
         part = sl[sl["model"].isin(models)]
@@ -405,69 +453,88 @@ def fit_chart(
         )
         charts.append(
             alt.Chart(_inline(part), name=layer)
-            .mark_line(strokeWidth=2.6 if not many else 1.2, clip=True)
+            .mark_line(strokeWidth=2.6 if not st.many else 1.2, clip=True)
             .encode(
-                x=x_enc, y=y_enc, color=line_color, strokeDash=dash,
+                x=st.x_enc, y=st.y_enc, color=line_color, strokeDash=dash,
                 detail="subject:N",
-                opacity=alt.condition(pick, alt.value(0.9 if not many else 0.6), alt.value(dim)),
+                opacity=alt.condition(st.pick, alt.value(0.9 if not st.many else 0.6), alt.value(st.dim)),
                 tooltip=line_tips,
             )
         )
+    return charts
+
+
+def _population_layers(frames: ChartFrames, layers: set, st: _Style, height: int) -> list[alt.Chart]:
+    """The pooled OLS line and the population lines across the whole x range, each in its
+    model's colour, and their labels (name and slope) at their right ends."""
     pop = frames.population
-    if len(pop):
-        wanted = [m for m in ("pooled", *MIXED) if m in set(pop["model"]) and
-                  (("pooled" in layers) if m == "pooled" else ("population" in layers))]
-        part = pop[pop["model"].isin(wanted)]
-        if len(part):
-            pop_scale = alt.Scale(domain=[population_label(m, frames.unit) for m in wanted],
-                                  range=[POPULATION_COLORS[m] for m in wanted])
-            pop_dash = alt.Scale(domain=[population_label(m, frames.unit) for m in wanted],
-                                 range=[POPULATION_DASH[m] for m in wanted])
-            tips = [alt.Tooltip("label:N", title="line"), alt.Tooltip("slope:Q", title="slope", format=".4~g"),
-                    alt.Tooltip("intercept:Q", title="intercept", format=".5~g")]
-            first = True
-            for name, models in (("pooled", ("pooled",)), ("population", MIXED)):
-                sub = part[part["model"].isin(models)]
-                if not len(sub):
-                    continue
-                # On a narrow plot a long name breaks after its colon onto a second line.
-                pop_legend = alt.Legend(orient="bottom", direction="vertical", symbolType="stroke",
-                                        symbolStrokeWidth=3, symbolSize=400, labelLimit=320,
-                                        titleLimit=320, labelExpr=WRAP_LABEL) if first else None
-                first = False
-                charts.append(
-                    alt.Chart(_inline(sub), name=name)
-                    .mark_line(strokeWidth=3.2, clip=True)
-                    .encode(x=x_enc, y=y_enc,
-                            color=alt.Color("label:N", title="Pooled and population lines", scale=pop_scale,
-                                            legend=pop_legend),
-                            strokeDash=alt.StrokeDash("label:N", title="Pooled and population lines",
-                                                      scale=pop_dash, legend=pop_legend),
-                            tooltip=tips, detail="model:N")
-                )
-            labels = _label_points(part, x_scale.domain, y_scale.domain, height)
-            for name, side, dy in (("labels", "above", -LABEL_DY), ("labels_below", "below", LABEL_DY)):
-                sub = labels[labels["side"] == side]
-                if len(sub):
-                    text = dict(align="right", dx=-2, dy=dy, baseline="middle", fontSize=12, fontWeight="bold")
-                    values = _inline(sub)
-                    # a white halo under each label keeps it legible where it crosses a line
-                    charts.append(
-                        alt.Chart(values, name=f"{name}_halo")
-                        .mark_text(**text, color="white", stroke="white", strokeWidth=4, strokeJoin="round")
-                        .encode(x=x_enc, y=y_enc, text="text:N")
-                    )
-                    charts.append(
-                        alt.Chart(values, name=name)
-                        .mark_text(**text)
-                        .encode(x=x_enc, y=y_enc, text="text:N",
-                                color=alt.Color("label:N", scale=pop_scale, legend=None))
-                    )
+    if not len(pop):
+        return []
+    wanted = [m for m in ("pooled", *MIXED) if m in set(pop["model"]) and
+              (("pooled" in layers) if m == "pooled" else ("population" in layers))]
+    part = pop[pop["model"].isin(wanted)]
+    if not len(part):
+        return []
+    domain = [population_label(m, frames.unit) for m in wanted]
+    pop_scale = alt.Scale(domain=domain, range=[POPULATION_COLORS[m] for m in wanted])
+    pop_dash = alt.Scale(domain=domain, range=[POPULATION_DASH[m] for m in wanted])
+    tips = [alt.Tooltip("label:N", title="line"), alt.Tooltip("slope:Q", title="slope", format=".4~g"),
+            alt.Tooltip("intercept:Q", title="intercept", format=".5~g")]
+    charts = []
+    first = True
+    for name, models in (("pooled", ("pooled",)), ("population", MIXED)):
+        sub = part[part["model"].isin(models)]
+        if not len(sub):
+            continue
+        # On a narrow plot a long name breaks after its colon onto a second line.
+        pop_legend = alt.Legend(orient="bottom", direction="vertical", symbolType="stroke",
+                                symbolStrokeWidth=3, symbolSize=400, labelLimit=320,
+                                titleLimit=320, labelExpr=WRAP_LABEL) if first else None
+        first = False
+        charts.append(
+            alt.Chart(_inline(sub), name=name)
+            .mark_line(strokeWidth=3.2, clip=True)
+            .encode(x=st.x_enc, y=st.y_enc,
+                    color=alt.Color("label:N", title="Pooled and population lines", scale=pop_scale,
+                                    legend=pop_legend),
+                    strokeDash=alt.StrokeDash("label:N", title="Pooled and population lines",
+                                              scale=pop_dash, legend=pop_legend),
+                    tooltip=tips, detail="model:N")
+        )
+    return charts + _label_layers(part, st, pop_scale, height)
+
+
+def _label_layers(lines: pd.DataFrame, st: _Style, pop_scale: alt.Scale, height: int) -> list[alt.Chart]:
+    """The population lines' labels (``labels`` above, ``labels_below`` below a line),
+    each over a white halo that keeps it legible where it crosses a line."""
+    labels = _label_points(lines, st.x_scale.domain, st.y_scale.domain, height)
+    charts = []
+    for name, side, dy in (("labels", "above", -LABEL_DY), ("labels_below", "below", LABEL_DY)):
+        sub = labels[labels["side"] == side]
+        if len(sub):
+            text = dict(align="right", dx=-2, dy=dy, baseline="middle", fontSize=12, fontWeight="bold")
+            values = _inline(sub)
+            charts.append(
+                alt.Chart(values, name=f"{name}_halo")
+                .mark_text(**text, color="white", stroke="white", strokeWidth=4, strokeJoin="round")
+                .encode(x=st.x_enc, y=st.y_enc, text="text:N")
+            )
+            charts.append(
+                alt.Chart(values, name=name)
+                .mark_text(**text)
+                .encode(x=st.x_enc, y=st.y_enc, text="text:N",
+                        color=alt.Color("label:N", scale=pop_scale, legend=None))
+            )
+    return charts
+
+
+def _layered(charts: list, with_shapes: bool, height: int) -> alt.LayerChart:
+    """The layers as one chart, sized to its container, with the app's fonts and legends."""
     # One constructor call: every chained method would deep-copy the whole layered chart.
     return alt.LayerChart(
         layer=charts,
         resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent", strokeDash="independent",
-                                                     **({"shape": "independent"} if shapes is not None else {}))),
+                                                     **({"shape": "independent"} if with_shapes else {}))),
         height=height,
         width="container",
         # Fit the width to the container; the height is the plot's, legends come on top of it.

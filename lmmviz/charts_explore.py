@@ -170,33 +170,13 @@ def landscape_map(
     contour lines, each optimizer's path (start: square, end: diamond) and the
     minima (white cross, labelled). The colour is the criterion above the lowest
     point, on a symmetric-log scale so that both basins show."""
-    titles = axis_titles(m.model, group)
     xr, yr = m.x_range, m.y_range
     xs = alt.Scale(type="log", domain=list(xr), nice=False)
     ys = alt.Scale(type="log", domain=list(yr), nice=False)
     third = {"profiled": "correlation profiled out (best value at each point)",
              "held": f"correlation held at {_fmt(m.held_corr, 3)}",
              "none": "uncorrelated model: these are its two parameters"}[m.third]
-    heat_tips = [
-        alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
-        alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g"),
-        alt.Tooltip("criterion:Q", title=m.criterion_name, format=".3f"),
-        alt.Tooltip("excess:Q", title="above lowest", format=".3f"),
-    ]
-    if m.third != "none":
-        heat_tips.insert(2, alt.Tooltip("corr:Q", title="correlation", format=".3f"))
-    heat_scale = alt.Scale(type="symlog", scheme="viridis")
-    heat = alt.Chart(m.frame).mark_rect(strokeWidth=0.6).encode(
-        x=alt.X("sd_int_lo:Q", scale=xs, title=titles["sd_int"]),
-        x2="sd_int_hi:Q",
-        y=alt.Y("sd_slope_lo:Q", scale=ys, title=titles["sd_slope"]),
-        y2="sd_slope_hi:Q",
-        color=alt.Color("excess:Q", scale=heat_scale, title=["criterion above", "the lowest point"],
-                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200)),
-        stroke=alt.Stroke("excess:Q", scale=heat_scale, legend=None),  # no hairline gaps between cells
-        tooltip=heat_tips,
-    )
-    layers = [heat]
+    layers = [_heat_layer(m, xs, ys, axis_titles(m.model, group))]
     if show_contours and len(m.contours):
         layers.append(alt.Chart(m.contours).mark_rule(color="white", opacity=0.55, strokeWidth=1, clip=True).encode(
             x=alt.X("sd_int:Q", scale=xs), y=alt.Y("sd_slope:Q", scale=ys), x2="sd_int2:Q", y2="sd_slope2:Q",
@@ -207,44 +187,9 @@ def landscape_map(
     if paths is not None and len(paths.frame):
         run_pick = alt.selection_point(fields=["run"], bind="legend", name="run_pick_map")
         params.append(run_pick)
-        fr, ends = _path_frames(paths, "sd_int", "sd_slope", xr, yr, max_path_points)
-        colors = _run_color(paths.runs)
-        op = alt.when(run_pick).then(alt.value(0.95)).otherwise(alt.value(0.12))
-        path_tips = [alt.Tooltip("run:N"), alt.Tooltip("verdict:N"), alt.Tooltip("evaluation:Q"),
-                     alt.Tooltip("criterion:Q", format=".3f"),
-                     alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
-                     alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g")]
-        if "corr" in fr:
-            path_tips.append(alt.Tooltip("corr:Q", title="correlation", format=".3f"))
-        layers.append(alt.Chart(fr).mark_line(strokeWidth=1.6, clip=True).encode(
-            x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys), order="evaluation:Q",
-            detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path", legend=_bottom_legend()),
-            opacity=op, tooltip=path_tips,
-        ))
-        end_tips = [alt.Tooltip("run:N"), alt.Tooltip("point:N"), alt.Tooltip("verdict:N"),
-                    alt.Tooltip("criterion:Q", format=".4f"), alt.Tooltip("evaluations:Q"),
-                    alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
-                    alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g")]
-        layers.append(alt.Chart(ends).mark_point(filled=True, stroke="black", strokeWidth=0.8, clip=True).encode(
-            x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys),
-            shape=alt.Shape("point:N", scale=alt.Scale(domain=["start", "end"], range=["square", "diamond"]),
-                            title="marker", legend=alt.Legend(orient="bottom", direction="horizontal")),
-            size=alt.Size("point:N", scale=alt.Scale(domain=["start", "end"], range=[70, 150]), legend=None),
-            color=alt.Color("run:N", scale=colors, legend=None), opacity=op, tooltip=end_tips,
-        ))
+        layers += _path_layers(paths, run_pick, xr, yr, xs, ys, max_path_points)
     if len(m.minima):
-        mins = m.minima.copy()
-        mins["px"] = _clip_log(mins["sd_int"], *xr)
-        mins["py"] = _clip_log(mins["sd_slope"], *yr)
-        mins["text"] = [f"{c:.2f}" for c in mins["criterion"]]
-        min_tips = [alt.Tooltip("label:N", title="minimum"), alt.Tooltip("criterion:Q", format=".4f"),
-                    alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
-                    alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g"), alt.Tooltip("singular:N")]
-        pts = alt.Chart(mins).encode(x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys), tooltip=min_tips)
-        layers.append(pts.mark_point(shape="cross", size=260, filled=True, color="white", stroke="black",
-                                     strokeWidth=1.2))
-        layers.append(pts.mark_text(align="left", dx=10, dy=-10, fontSize=13, fontWeight="bold", color="white",
-                                    stroke="black", strokeWidth=0.4).encode(text="text:N"))
+        layers += _minima_layers(m.minima, xr, yr, xs, ys)
     chart = alt.layer(*layers).resolve_scale(color="independent", shape="independent")
     if params:
         chart = chart.add_params(*params)
@@ -253,6 +198,75 @@ def landscape_map(
     if width == "container":  # as wide as the page, legends stacked below the map
         return _container(chart).configure_legend(layout=STACKED_LEGENDS)
     return _natural(chart.properties(width=width)).configure_legend(layout=STACKED_LEGENDS)
+
+
+def _heat_layer(m: Map2D, xs: alt.Scale, ys: alt.Scale, titles: dict) -> alt.Chart:
+    """One rectangle per grid cell, coloured by the criterion above the lowest point."""
+    heat_tips = [
+        alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
+        alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g"),
+        alt.Tooltip("criterion:Q", title=m.criterion_name, format=".3f"),
+        alt.Tooltip("excess:Q", title="above lowest", format=".3f"),
+    ]
+    if m.third != "none":
+        heat_tips.insert(2, alt.Tooltip("corr:Q", title="correlation", format=".3f"))
+    heat_scale = alt.Scale(type="symlog", scheme="viridis")
+    return alt.Chart(m.frame).mark_rect(strokeWidth=0.6).encode(
+        x=alt.X("sd_int_lo:Q", scale=xs, title=titles["sd_int"]),
+        x2="sd_int_hi:Q",
+        y=alt.Y("sd_slope_lo:Q", scale=ys, title=titles["sd_slope"]),
+        y2="sd_slope_hi:Q",
+        color=alt.Color("excess:Q", scale=heat_scale, title=["criterion above", "the lowest point"],
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=200)),
+        stroke=alt.Stroke("excess:Q", scale=heat_scale, legend=None),  # no hairline gaps between cells
+        tooltip=heat_tips,
+    )
+
+
+def _path_layers(paths: Paths, run_pick, xr, yr, xs: alt.Scale, ys: alt.Scale, max_path_points: int) -> list:
+    """Each optimizer run's path, and its start (square) and end (diamond); a run picked
+    in the legend stands out."""
+    fr, ends = _path_frames(paths, "sd_int", "sd_slope", xr, yr, max_path_points)
+    colors = _run_color(paths.runs)
+    op = alt.when(run_pick).then(alt.value(0.95)).otherwise(alt.value(0.12))
+    path_tips = [alt.Tooltip("run:N"), alt.Tooltip("verdict:N"), alt.Tooltip("evaluation:Q"),
+                 alt.Tooltip("criterion:Q", format=".3f"),
+                 alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
+                 alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g")]
+    if "corr" in fr:
+        path_tips.append(alt.Tooltip("corr:Q", title="correlation", format=".3f"))
+    line = alt.Chart(fr).mark_line(strokeWidth=1.6, clip=True).encode(
+        x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys), order="evaluation:Q",
+        detail="run:N", color=alt.Color("run:N", scale=colors, title="optimizer path", legend=_bottom_legend()),
+        opacity=op, tooltip=path_tips,
+    )
+    end_tips = [alt.Tooltip("run:N"), alt.Tooltip("point:N"), alt.Tooltip("verdict:N"),
+                alt.Tooltip("criterion:Q", format=".4f"), alt.Tooltip("evaluations:Q"),
+                alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
+                alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g")]
+    marks = alt.Chart(ends).mark_point(filled=True, stroke="black", strokeWidth=0.8, clip=True).encode(
+        x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys),
+        shape=alt.Shape("point:N", scale=alt.Scale(domain=["start", "end"], range=["square", "diamond"]),
+                        title="marker", legend=alt.Legend(orient="bottom", direction="horizontal")),
+        size=alt.Size("point:N", scale=alt.Scale(domain=["start", "end"], range=[70, 150]), legend=None),
+        color=alt.Color("run:N", scale=colors, legend=None), opacity=op, tooltip=end_tips,
+    )
+    return [line, marks]
+
+
+def _minima_layers(minima: pd.DataFrame, xr, yr, xs: alt.Scale, ys: alt.Scale) -> list:
+    """The minima as white crosses labelled with their criterion."""
+    mins = minima.copy()
+    mins["px"] = _clip_log(mins["sd_int"], *xr)
+    mins["py"] = _clip_log(mins["sd_slope"], *yr)
+    mins["text"] = [f"{c:.2f}" for c in mins["criterion"]]
+    min_tips = [alt.Tooltip("label:N", title="minimum"), alt.Tooltip("criterion:Q", format=".4f"),
+                alt.Tooltip("sd_int:Q", title="σ_int/σ", format=".4g"),
+                alt.Tooltip("sd_slope:Q", title="σ_slope/σ", format=".4g"), alt.Tooltip("singular:N")]
+    pts = alt.Chart(mins).encode(x=alt.X("px:Q", scale=xs), y=alt.Y("py:Q", scale=ys), tooltip=min_tips)
+    return [pts.mark_point(shape="cross", size=260, filled=True, color="white", stroke="black", strokeWidth=1.2),
+            pts.mark_text(align="left", dx=10, dy=-10, fontSize=13, fontWeight="bold", color="white",
+                          stroke="black", strokeWidth=0.4).encode(text="text:N")]
 
 
 def curve_chart(
@@ -554,17 +568,40 @@ def shrinkage_chart(
     fr = frame.copy()
     subjects = [str(g) for g in fr["group"]]  # the data's order: each subject keeps its colour
     fr, note = _subset(fr, "mixed_slope", max_groups)
-    n = len(fr)
-    xs_all = [fr["ols_intercept"], fr["mixed_intercept"]]
-    ys_all = [fr["ols_slope"], fr["mixed_slope"]]
-    extra = pd.DataFrame(columns=["what", "intercept", "slope"])
+    extra = _references(population, pooled)
+    xd, yd = _shrinkage_domains(fr, extra)
+    dx = (fr["mixed_intercept"] - fr["ols_intercept"]) / (xd[1] - xd[0]) * width
+    dy = (fr["mixed_slope"] - fr["ols_slope"]) / (yd[1] - yd[0]) * height
+    fr["angle"] = np.degrees(np.arctan2(dx, dy)) % 360  # Vega rotates clockwise from "up"
+    fr["moved"] = np.hypot(dx, dy) > 3
+    xs = alt.Scale(domain=xd, nice=False, zero=False)
+    ys = alt.Scale(domain=yd, nice=False, zero=False)
+    layers = [_shrinkage_arrows(fr, subjects, xs, ys, x_name, group)]
+    if len(extra):
+        layers.append(_reference_points(extra, xs, ys, x_name))
+    sub = [f"hollow: each {group}'s own OLS line;", "arrowhead: its line in the mixed model"]
+    if note:
+        sub.append(note)
+    return _natural(alt.layer(*layers).resolve_scale(shape="independent", color="independent")).properties(
+        width=width, height=height, title=alt.TitleParams("Shrinkage: partial pooling toward the population",
+                                                          subtitle=sub)).configure_legend(layout=STACKED_LEGENDS)
+
+
+def _references(population, pooled) -> pd.DataFrame:
+    """The population and pooled OLS lines given, as (what, intercept, slope) rows."""
     rows = []
     if population is not None:
         rows.append({"what": "population (fixed effects)", "intercept": population[0], "slope": population[1]})
     if pooled is not None:
         rows.append({"what": "pooled OLS (ignores groups)", "intercept": pooled[0], "slope": pooled[1]})
-    if rows:
-        extra = pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["what", "intercept", "slope"])
+
+
+def _shrinkage_domains(fr: pd.DataFrame, extra: pd.DataFrame) -> tuple[list[float], list[float]]:
+    """Intercept and slope axis ranges holding every finite point and reference, padded."""
+    xs_all = [fr["ols_intercept"], fr["mixed_intercept"]]
+    ys_all = [fr["ols_slope"], fr["mixed_slope"]]
+    if len(extra):
         xs_all.append(extra["intercept"])
         ys_all.append(extra["slope"])
     xv = pd.concat(xs_all).astype(float)
@@ -576,13 +613,14 @@ def shrinkage_chart(
         pad = 0.06 * (hi - lo) if hi > lo else max(abs(lo), 1.0) * 0.1
         return [lo - pad, hi + pad]
 
-    xd, yd = dom(xv), dom(yv)
-    dx = (fr["mixed_intercept"] - fr["ols_intercept"]) / (xd[1] - xd[0]) * width
-    dy = (fr["mixed_slope"] - fr["ols_slope"]) / (yd[1] - yd[0]) * height
-    fr["angle"] = np.degrees(np.arctan2(dx, dy)) % 360  # Vega rotates clockwise from "up"
-    fr["moved"] = np.hypot(dx, dy) > 3
-    xs = alt.Scale(domain=xd, nice=False, zero=False)
-    ys = alt.Scale(domain=yd, nice=False, zero=False)
+    return dom(xv), dom(yv)
+
+
+def _shrinkage_arrows(fr: pd.DataFrame, subjects: list[str], xs: alt.Scale, ys: alt.Scale, x_name: str,
+                      group: str) -> alt.LayerChart:
+    """Per group: a hollow circle at its own OLS line, a rule to its mixed-model line and
+    an arrowhead there (a dot when it hardly moved), labelled when there are few."""
+    n = len(fr)
     colored = n <= MAX_GROUP_COLORS
     color = (alt.Color("group:N", title=group, scale=subject_scale(subjects),
                        legend=alt.Legend(orient="bottom", direction="horizontal", symbolLimit=0, labelLimit=90,
@@ -612,22 +650,18 @@ def shrinkage_chart(
     if not small:
         layers.append(base.mark_text(align="left", dx=7, dy=-7, fontSize=11).encode(
             x=alt.X("ols_intercept:Q", scale=xs), y=alt.Y("ols_slope:Q", scale=ys), text="group:N"))
-    groups = alt.layer(*layers)  # one shared colour legend for the groups
-    layers = [groups]
-    if len(extra):
-        ref_scale = dict(domain=["population (fixed effects)", "pooled OLS (ignores groups)"])
-        legend = alt.Legend(labelLimit=260, symbolSize=160, orient="bottom", direction="vertical")
-        layers.append(alt.Chart(extra).mark_point(size=260, filled=True, opacity=0.95).encode(
-            x=alt.X("intercept:Q", scale=xs), y=alt.Y("slope:Q", scale=ys),
-            shape=alt.Shape("what:N", title="reference", legend=legend,
-                            scale=alt.Scale(**ref_scale, range=["cross", "diamond"])),
-            color=alt.Color("what:N", title="reference", legend=legend,
-                            scale=alt.Scale(**ref_scale, range=["black", "#d62728"])),
-            tooltip=[alt.Tooltip("what:N"), alt.Tooltip("intercept:Q", format=".4g"),
-                     alt.Tooltip("slope:Q", title=f"{x_name} slope", format=".4g")]))
-    sub = [f"hollow: each {group}'s own OLS line;", "arrowhead: its line in the mixed model"]
-    if note:
-        sub.append(note)
-    return _natural(alt.layer(*layers).resolve_scale(shape="independent", color="independent")).properties(
-        width=width, height=height, title=alt.TitleParams("Shrinkage: partial pooling toward the population",
-                                                          subtitle=sub)).configure_legend(layout=STACKED_LEGENDS)
+    return alt.layer(*layers)  # one shared colour legend for the groups
+
+
+def _reference_points(extra: pd.DataFrame, xs: alt.Scale, ys: alt.Scale, x_name: str) -> alt.Chart:
+    """The population line as a black cross, the pooled OLS line as a red diamond."""
+    ref_scale = dict(domain=["population (fixed effects)", "pooled OLS (ignores groups)"])
+    legend = alt.Legend(labelLimit=260, symbolSize=160, orient="bottom", direction="vertical")
+    return alt.Chart(extra).mark_point(size=260, filled=True, opacity=0.95).encode(
+        x=alt.X("intercept:Q", scale=xs), y=alt.Y("slope:Q", scale=ys),
+        shape=alt.Shape("what:N", title="reference", legend=legend,
+                        scale=alt.Scale(**ref_scale, range=["cross", "diamond"])),
+        color=alt.Color("what:N", title="reference", legend=legend,
+                        scale=alt.Scale(**ref_scale, range=["black", "#d62728"])),
+        tooltip=[alt.Tooltip("what:N"), alt.Tooltip("intercept:Q", format=".4g"),
+                 alt.Tooltip("slope:Q", title=f"{x_name} slope", format=".4g")])

@@ -1,18 +1,15 @@
-"""Reading, validating and simulating grouped data.
+"""Validating grouped data: a table of text cells (or a frame) → :class:`Data`.
 
-Everything a user hands us goes through :func:`read_table` (bytes → raw text table)
-and :func:`prepare` (raw table + column choice → :class:`Data`). Both refuse bad
-input with a :class:`DataError` whose message is one plain line.
+The pipeline for what a user hands us: :func:`lmmviz.readers.read_table` (bytes → raw
+text table), then :func:`prepare` here (raw table + column choice → :class:`Data`);
+:func:`load` does both. Both refuse bad input with a :class:`DataError` whose message
+is one plain line. The simulator is :mod:`lmmviz.simulator`.
 """
 
 from __future__ import annotations
 
 import json
-
-import csv
-import io
 import re
-import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,8 +18,11 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-# Decompressed gzip input is capped so that a small "zip bomb" cannot eat the memory.
-MAX_DECOMPRESSED = 1 << 30
+from .errors import DataError, shown
+from .readers import COMMA_NUMBER, Table, read_table
+# The simulator's old import path: cli.py, codegen.py and share.py import these from here.
+from .simulator import PRESET_LABELS, PRESETS, SimulationSettings, simulate
+
 MAX_LABEL = 200
 # |values| above this overflow when squared and summed over many rows.
 MAX_ABS_VALUE = 1e100
@@ -34,43 +34,10 @@ NA_MARKERS = frozenset({"", "na", "nan", "null", "none", "n/a", "#n/a", ".", "-"
 # spreadsheets, R and pandas write for an empty cell count (compared exactly);
 # "none", "-", "." or "missing" are ordinary labels.
 GROUP_NA_MARKERS = frozenset({"", "NA", "N/A", "n/a", "#N/A", "NaN", "nan", "NULL", "null", "<NA>"})
-# Whole input files are capped too (a path to /dev/zero must not eat the memory).
-MAX_INPUT = 1 << 30
-_SHOWN = 40  # longest name or value quoted in a message
 
 _THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _THOUSANDS_DOT = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$")
 _THOUSANDS_SPACE = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f']\d{3})+([.,]\d*)?$")
-
-
-class DataError(ValueError):
-    """Input that cannot be used; ``str(err)`` is one line meant for the user.
-
-    Line breaks in the message (for example from a column name that holds one)
-    become spaces, so the message is always a single line.
-    """
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(" ".join(str(message).splitlines()).strip())
-
-
-def _shown(value, limit: int = _SHOWN) -> str:
-    """``repr`` of a name or cell for a message, cut to ``limit`` characters."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return repr(text)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A text table read from a file: every cell is kept as the text it was."""
-
-    frame: pd.DataFrame
-    delimiter: str
-    decimal: str
-    encoding: str
-    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,284 +73,6 @@ class Data:
             return f"{self.n_obs} rows used, none dropped."
         parts = ", ".join(f"{k}: {v}" for k, v in self.dropped.items())
         return f"{self.n_obs} rows used; {self.dropped_rows} dropped ({parts})."
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def _read_stream(stream) -> bytes:
-    """Read a binary stream, refusing early what is plainly binary and what is too big."""
-    head = stream.read(1 << 16)
-    if isinstance(head, str):
-        return (head + stream.read()).encode("utf-8")
-    head = bytes(head)
-    known = head.startswith(b"\x1f\x8b") or any(head.startswith(m) for m in _MAGIC)
-    if not known and _plainly_binary(head):
-        raise DataError("the file is binary, not a text table (CSV or TSV)")
-    rest = stream.read(MAX_INPUT + 1 - len(head)) if len(head) == 1 << 16 else b""
-    raw = head + bytes(rest)
-    if len(raw) > MAX_INPUT:
-        raise DataError("the file is larger than 1 GB; that is too large")
-    return raw
-
-
-def _read_bytes(source: str | Path | bytes | BinaryIO) -> bytes:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
-    if hasattr(source, "read"):
-        return _read_stream(source)
-    path = Path(source)
-    try:
-        with open(path, "rb") as fh:
-            return _read_stream(fh)
-    except FileNotFoundError:
-        raise DataError(f"no such file: {_shown(str(path), 200)}") from None
-    except IsADirectoryError:
-        raise DataError(f"{_shown(str(path), 200)} is a folder, not a file") from None
-    except OSError as err:
-        raise DataError(f"cannot read {_shown(str(path), 200)}: {err.strerror or err}") from None
-
-
-def _plainly_binary(head: bytes) -> bool:
-    """NUL bytes that are not the zero high bytes of UTF-16 text."""
-    if b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return False
-    even, odd = head[0::2].count(0), head[1::2].count(0)
-    half = max(len(head) // 2, 1)
-    utf16_like = max(even, odd) > 0.3 * half and min(even, odd) <= 0.02 * half
-    return not utf16_like
-
-
-def _gunzip(raw: bytes) -> bytes:
-    """Unpack gzip (all members, as ``gzip.decompress``), capped at MAX_DECOMPRESSED."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            out = d.decompress(raw, MAX_DECOMPRESSED - size)
-        except zlib.error:
-            raise DataError("the file looks gzip-compressed but is damaged") from None
-        if d.unconsumed_tail:
-            raise DataError("the gzip file unpacks to more than 1 GB; that is too large")
-        if not d.eof:
-            raise DataError("the gzip file is cut short (damaged or incompletely downloaded)")
-        parts.append(out)
-        size += len(out)
-        raw = d.unused_data.lstrip(b"\x00")
-        if not raw.startswith(b"\x1f\x8b"):
-            break
-    return b"".join(parts)
-
-
-_MAGIC = {
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"%PDF": "a PDF document",
-    b"PK\x03\x04": "a spreadsheet or zip archive (xlsx, ods or zip)",
-    b"\xd0\xcf\x11\xe0": "an old Excel or Office file (xls)",
-    b"SQLite format": "an SQLite database",
-    b"PAR1": "a Parquet file",
-    b"\x7fELF": "a program, not data",
-    b"BZh": "a bzip2 archive",
-    b"\xfd7zXZ": "an xz archive",
-}
-
-
-def _decode(raw: bytes) -> tuple[str, str]:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8", errors="strict"), "utf-8 (BOM)"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise DataError("the file is UTF-16 text that is cut off or damaged (an odd number of bytes)") from None
-    # UTF-16 without a BOM: every other byte of ASCII text is NUL.
-    head = raw[:4096]
-    if len(head) >= 4 and head.count(0) > len(head) // 3:
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        codec = "utf-16-le" if odd > even else "utf-16-be"
-        try:
-            return raw.decode(codec), codec
-        except UnicodeDecodeError:
-            pass
-    if b"\x00" in head:
-        raise DataError("the file is binary, not a text table (CSV or TSV)")
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace"), "cp1252"
-
-
-# Control characters that never occur in a text table (tab, line feed, carriage
-# return and form feed do); U+FFFD is what an undecodable byte becomes.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
-
-
-def _looks_binary(text: str) -> bool:
-    head = text[:8192]
-    return len(_CONTROL.findall(head)) > max(2, 0.01 * len(head))
-
-
-def _sniff_delimiter(text: str) -> str:
-    lines = [ln for ln in text[:65536].splitlines()[:50] if ln.strip()]
-    best, best_score = ",", -1.0
-    for delim in (",", ";", "\t", "|"):
-        try:
-            rows = list(csv.reader(lines, delimiter=delim))
-        except csv.Error:
-            continue
-        widths = [len(r) for r in rows]
-        if not widths or max(widths) < 2:
-            continue
-        mode = max(set(widths), key=widths.count)
-        score = widths.count(mode) / len(widths) + (0.01 * mode if mode > 1 else 0)
-        if mode > 1 and score > best_score:
-            best, best_score = delim, score
-    return best
-
-
-def _looks_like_not_a_table(text: str) -> str | None:
-    head = text.lstrip()[:2048].lower()
-    first = head.split("\n", 1)[0]
-    if head.startswith(("<!doctype", "<html", "<?xml", "<head", "<body", "<table", "<div")):
-        return "an HTML or XML page"
-    # Other markup (SVG, XML without a declaration): a first line that opens a tag and
-    # has no separator. A CSV header such as "<b>id</b>,x,y" has separators.
-    if re.match(r"<[a-z!?/]", head) and not any(d in first for d in ",;\t|"):
-        return "an HTML or XML page"
-    if head.startswith("{\\rtf"):
-        return "an RTF document"
-    if head.startswith(("{", "[")):
-        return "JSON"
-    return None
-
-
-def read_table(source: str | Path | bytes | BinaryIO) -> Table:
-    """Read a CSV or TSV (optionally gzip-compressed) into a table of text cells.
-
-    The delimiter is sniffed among comma, semicolon, tab and bar; with ``;`` a
-    decimal comma is assumed when numbers use it. UTF-8 (with or without BOM),
-    UTF-16 and cp1252 are read. No cell is interpreted here.
-    """
-    if isinstance(source, str) and source == "-":
-        import sys
-
-        raw = _read_stream(sys.stdin.buffer)
-    else:
-        raw = _read_bytes(source)
-    if raw.startswith(b"\x1f\x8b"):
-        raw = _gunzip(raw)
-    if not raw.strip():
-        raise DataError("the file is empty")
-    for magic, what in _MAGIC.items():
-        if raw.startswith(magic):
-            raise DataError(f"the file is {what}, not a text table: save it as CSV and try again")
-    text, encoding = _decode(raw)
-    if "\x00" in text or _looks_binary(text):
-        raise DataError("the file is binary, not a text table (CSV or TSV)")
-    what = _looks_like_not_a_table(text)
-    if what:
-        raise DataError(f"the file is {what}, not a CSV or TSV table")
-    notes: list[str] = []
-    # Excel writes a first line "sep=;" when asked to name the separator.
-    directive = re.match(r"\A[ \t]*sep=(.)[ \t]*\r?\n", text)
-    skip = 0
-    if directive and directive.group(1) in ",;\t|":
-        delim = directive.group(1)
-        text = text[directive.end():]
-        skip = 1
-        notes.append(f"used the separator {delim!r} named on the first line (sep=)")
-    else:
-        delim = _sniff_delimiter(text)
-    # Blank lines before the header (the parser takes the width of the table from
-    # its first line); they still count in the row numbers of messages.
-    leading = re.match(r"\A(?:[ \t]*(?:\r\n|\r|\n))*", text).group(0)
-    if leading:
-        skip += len(leading.splitlines())
-        text = text[len(leading):]
-    # pyarrow's reader when it cannot differ from the C reader (10x faster at 1M rows).
-    frame = _read_fast(text, delim)
-    try:
-        if frame is None:
-            frame = pd.read_csv(
-                io.StringIO(text),
-                sep=delim,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                engine="c",
-            )
-    except pd.errors.ParserError as err:
-        msg = str(err).strip().splitlines()[-1] if str(err).strip() else "parse error"
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            raise DataError(
-                f"line {m.group(2)} has {m.group(3)} fields but the header has {m.group(1)}"
-            ) from None
-        if "EOF inside string" in msg or "EOF" in msg:
-            raise DataError("a quoted field is never closed (unbalanced quotes)") from None
-        raise DataError(f"cannot parse the table: {msg}") from None
-    except pd.errors.EmptyDataError:
-        raise DataError("the file is empty") from None
-    except (ValueError, OverflowError, MemoryError) as err:
-        raise DataError(f"cannot parse the table: {err}") from None
-    # Rows are numbered as a spreadsheet shows them (the first line is row 1;
-    # a quoted field with line breaks stays one row). Rows with no content at all
-    # (blank lines, or only separators as spreadsheets export them) are skipped and
-    # not counted as dropped.
-    frame.index = np.arange(1 + skip, len(frame) + 1 + skip)
-    blank = frame.fillna("").apply(lambda col: col.str.strip().eq("")).all(axis=1)
-    frame = frame.loc[~blank.to_numpy()]
-    if frame.empty:
-        raise DataError("the file is empty")
-    if frame.shape[1] < 2:
-        raise DataError(
-            "found only one column: the file needs a header and comma, semicolon or tab separated columns"
-        )
-    header = [("" if pd.isna(h) else str(h)).strip() for h in frame.iloc[0].tolist()]
-    body = frame.iloc[1:]
-    if body.empty:
-        raise DataError("the file has a header but no data rows")
-    body.columns = header
-    decimal = "."
-    if delim == ";" and _uses_decimal_comma(body):
-        decimal = ","
-        notes.append("read decimal commas (semicolon-separated file)")
-    return Table(body, delim, decimal, encoding, tuple(notes))
-
-
-_COMMA_NUMBER = re.compile(r"[+-]?\d*,\d+([eE][+-]?\d+)?")
-_DOT_NUMBER = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?")
-
-
-def _read_fast(text: str, delim: str) -> pd.DataFrame | None:
-    """The same text table through pyarrow's multi-threaded CSV reader, or None.
-
-    Only for text where the two readers cannot differ: no quote characters and no
-    blank lines (which the C reader keeps, for row numbers, and pyarrow drops).
-    Anything pyarrow rejects (ragged rows, ...) goes to the C reader for its message.
-    """
-    if '"' in text or "\r" in text or "\n\n" in text or text.startswith("\n"):
-        return None
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return None
-    try:
-        return pd.read_csv(io.BytesIO(text.encode("utf-8")), sep=delim, header=None, dtype=str,
-                           keep_default_na=False, engine="pyarrow")
-    except Exception:
-        return None
-
-
-def _uses_decimal_comma(body: pd.DataFrame) -> bool:
-    sample = body.head(200).to_numpy().ravel()
-    comma = sum(bool(_COMMA_NUMBER.fullmatch(str(v).strip())) for v in sample)
-    dot = sum(bool(_DOT_NUMBER.fullmatch(str(v).strip())) for v in sample)
-    return comma > dot
 
 
 # --------------------------------------------------------------------------- columns
@@ -501,10 +190,10 @@ def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role:
         i = int(np.flatnonzero(bad)[0])
         cell = str(text.iloc[i]).strip()
         hint = ""
-        if decimal == "." and other_decimal is None and _COMMA_NUMBER.fullmatch(cell):
+        if decimal == "." and other_decimal is None and COMMA_NUMBER.fullmatch(cell):
             hint = " (a decimal comma? save the file separated by semicolons)"
         raise DataError(
-            f"column {_shown(name)} ({role}) is not numeric: {rows(i)} holds {_shown(cell, 30)}{hint}"
+            f"column {shown(name)} ({role}) is not numeric: {rows(i)} holds {shown(cell, 30)}{hint}"
         )
     # A number too large for a float reads as infinity; only the words inf and
     # infinity mean an infinite value (such rows are dropped), a huge number is refused.
@@ -514,7 +203,7 @@ def _numeric_column(table_or_frame: pd.DataFrame, name: str, decimal: str, role:
     if over.any():
         i = int(np.flatnonzero(over)[0])
         raise DataError(
-            f"column {_shown(name)} ({role}): {rows(i)} holds {_shown(str(text.iloc[i]).strip(), 30)}, too large "
+            f"column {shown(name)} ({role}): {rows(i)} holds {shown(str(text.iloc[i]).strip(), 30)}, too large "
             "for the arithmetic (it would overflow): rescale the column (for example to other units)"
         )
     return values, missing, thousands, decimal
@@ -531,6 +220,27 @@ def prepare(
     Rows with a missing or non-finite value in the three columns are dropped and
     counted. Raises :class:`DataError` for problems no row-dropping can fix.
     """
+    frame, decimal, other_decimal, notes, rows = _unpack(table)
+    y, x, group = _choose_columns(frame, y, x, group)
+    frame = frame.loc[:, [group, x, y]]
+    yv, y_missing, ty, y_decimal = _numeric_column(frame, y, decimal, "y", rows, other_decimal)
+    xv, x_missing, tx, x_decimal = _numeric_column(frame, x, decimal, "x", rows, other_decimal)
+    for name, used in ((y, y_decimal), (x, x_decimal)):
+        if used != decimal:
+            notes.append(f"read column {shown(name)} with decimal {'commas' if used == ',' else 'points'}")
+    if ty or tx:
+        notes.append(f"read {ty + tx} numbers with thousands separators")
+    gtext, g_missing = _group_labels(frame[group], rows)
+    keep, dropped = _usable_rows(y_missing | x_missing | g_missing, yv, xv)
+    yk, xk = yv[keep], xv[keep]
+    _check_scale(x, xk, y, yk)
+    out = pd.DataFrame({group: gtext.array[keep], x: xk, y: yk})
+    return Data(out, y=y, x=x, group=group, dropped=dropped, notes=tuple(notes))
+
+
+def _unpack(table: Table | pd.DataFrame):
+    """(frame with text column names, decimal, the other decimal to try or None, notes,
+    how a row is named in messages): a file's rows by their line, a frame's by position."""
     other_decimal = None
     if isinstance(table, Table):
         frame, decimal, notes = table.frame, table.decimal, list(table.notes)
@@ -550,6 +260,12 @@ def prepare(
         frame = frame.set_axis(cols, axis=1)
     if frame.empty or len(frame) == 0:
         raise DataError("the table has no data rows")
+    return frame, decimal, other_decimal, notes, rows
+
+
+def _choose_columns(frame: pd.DataFrame, y, x, group) -> tuple[str, str, str]:
+    """The y, x and group columns: as named, else guessed; each must exist once."""
+    cols = list(frame.columns)
     if y is None or x is None or group is None:
         guess = guess_columns(frame)
         y = y or guess["y"]
@@ -560,31 +276,31 @@ def prepare(
             raise DataError(f"cannot tell which column is {role}: name it explicitly")
         count = cols.count(str(name))
         if count == 0:
-            shown = ", ".join(_shown(c) for c in cols[:8]) + (" ..." if len(cols) > 8 else "")
-            raise DataError(f"no column named {_shown(name)} ({role}); the columns are {shown}")
+            names = ", ".join(shown(c) for c in cols[:8]) + (" ..." if len(cols) > 8 else "")
+            raise DataError(f"no column named {shown(name)} ({role}); the columns are {names}")
         if count > 1:
-            raise DataError(f"the column name {_shown(name)} appears {count} times: rename the duplicates")
+            raise DataError(f"the column name {shown(name)} appears {count} times: rename the duplicates")
     if len({y, x, group}) < 3:
         raise DataError("group, x and y must be three different columns")
-    frame = frame.loc[:, [group, x, y]]
-    yv, y_missing, ty, y_decimal = _numeric_column(frame, y, decimal, "y", rows, other_decimal)
-    xv, x_missing, tx, x_decimal = _numeric_column(frame, x, decimal, "x", rows, other_decimal)
-    for name, used in ((y, y_decimal), (x, x_decimal)):
-        if used != decimal:
-            notes.append(f"read column {_shown(name)} with decimal {'commas' if used == ',' else 'points'}")
-    graw = frame[group]
+    return y, x, group
+
+
+def _group_labels(graw: pd.Series, rows) -> tuple[pd.Series, np.ndarray]:
+    """(labels as text, which are missing); a label too long to show is refused."""
     gtext = graw.astype(str).str.strip() if graw.dtype.kind not in "if" else _labels_from_numbers(graw)
     g_missing = gtext.isin(GROUP_NA_MARKERS).to_numpy() | graw.isna().to_numpy()
-    if ty or tx:
-        notes.append(f"read {ty + tx} numbers with thousands separators")
     long_label = gtext.str.len() > MAX_LABEL
     if long_label.any():
         i = int(np.flatnonzero(long_label.to_numpy())[0])
         raise DataError(
             f"the group label in {rows(i)} is {len(gtext.iloc[i]):,} characters long (the limit is {MAX_LABEL})"
         )
+    return gtext, g_missing
+
+
+def _usable_rows(missing: np.ndarray, yv: np.ndarray, xv: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+    """(rows kept, rows dropped by reason); refused when no row is left."""
     dropped: dict[str, int] = {}
-    missing = y_missing | x_missing | g_missing
     if missing.any():
         dropped["missing value"] = int(missing.sum())
     nonfinite = ~missing & ~(np.isfinite(yv) & np.isfinite(xv))
@@ -593,7 +309,11 @@ def prepare(
     keep = ~(missing | nonfinite)
     if not keep.any():
         raise DataError("no usable rows: every row has a missing or infinite value in the chosen columns")
-    yk, xk = yv[keep], xv[keep]
+    return keep, dropped
+
+
+def _check_scale(x: str, xk: np.ndarray, y: str, yk: np.ndarray) -> None:
+    """Refuse values whose squares overflow or whose differences' squares underflow."""
     big = max(np.abs(yk).max(), np.abs(xk).max())
     if big > MAX_ABS_VALUE:
         raise DataError(
@@ -603,11 +323,9 @@ def prepare(
         spread = float(np.ptp(v))
         if 0 < spread < MIN_SPREAD:
             raise DataError(
-                f"the values of {_shown(name)} differ by at most {spread:.3g}, too little for the arithmetic "
+                f"the values of {shown(name)} differ by at most {spread:.3g}, too little for the arithmetic "
                 "(their squares underflow): rescale the column (for example to other units)"
             )
-    out = pd.DataFrame({group: gtext.array[keep], x: xk, y: yk})
-    return Data(out, y=y, x=x, group=group, dropped=dropped, notes=tuple(notes))
 
 
 def _labels_from_numbers(values: pd.Series) -> pd.Series:
@@ -628,6 +346,14 @@ def load(
 ) -> Data:
     """:func:`read_table` then :func:`prepare`."""
     return prepare(read_table(source), y=y, x=x, group=group)
+
+
+def frame_to_data(frame: pd.DataFrame, y: str = "pain", x: str = "dosage", group: str = "subject_id") -> Data:
+    """Validate an in-memory frame (simulated or edited) the same way as a file."""
+    text = frame.copy()
+    if text[group].dtype.kind in "if":
+        text[group] = _labels_from_numbers(text[group])
+    return prepare(text, y=y, x=x, group=group)
 
 
 # --------------------------------------------------------------------------- examples
@@ -666,114 +392,7 @@ def seed_lme4(model: str, reml: bool = True) -> dict[str, Lme4Reported]:
             for f in raw["fits"] if f["model"] == model and f["reml"] == reml}
 
 
-# --------------------------------------------------------------------------- simulator
-
-
-@dataclass(frozen=True)
-class SimulationSettings:
-    """Settings of the Simpson's-paradox generator (the app and the CLI share it).
-
-    Subject i takes ``n_obs`` doses spread evenly over ``dose_range`` starting at
-    ``i * dose_spacing``. Its baseline pain (at dose 0) is ``intercept +
-    confounding * start_dose + N(0, baseline_sd)``; within the subject pain changes
-    by ``slope + N(0, slope_sd)`` per unit of dose; residuals are ``N(0, sigma)``.
-    """
-
-    n_subjects: int = 3
-    n_obs: int = 4
-    dose_spacing: float = 25.0
-    dose_range: float = 3.0
-    confounding: float = 17.0
-    slope: float = -8.0
-    slope_sd: float = 0.5
-    sigma: float = 3.0
-    intercept: float = 100.0
-    baseline_sd: float = 10.0
-    seed: int = 1
-
-    def check(self) -> None:
-        if not (2 <= self.n_subjects <= 200_000):
-            raise DataError("number of subjects must be between 2 and 200,000")
-        if not (1 <= self.n_obs <= 10_000):
-            raise DataError("observations per subject must be between 1 and 10,000")
-        if self.n_subjects * self.n_obs > 20_000_000:
-            raise DataError("at most 20 million rows can be simulated")
-        for name in ("dose_spacing", "dose_range", "confounding", "slope", "slope_sd", "sigma",
-                     "intercept", "baseline_sd"):
-            v = getattr(self, name)
-            if not np.isfinite(v) or abs(v) > 1e6:
-                raise DataError(f"the {_SIM_WORDS[name]} ({name}) must be a finite number below 1e6 in size")
-        if not 0 <= int(self.seed) < 2**63:
-            raise DataError("the seed must be a whole number from 0 to 2**63 - 1")
-        if self.slope_sd < 0 or self.sigma < 0 or self.baseline_sd < 0 or self.dose_range < 0:
-            raise DataError("standard deviations and the dose range cannot be negative")
-
-
-_SIM_WORDS = {"dose_spacing": "spacing of subjects' doses", "dose_range": "dose range of each subject",
-              "confounding": "confounding", "slope": "within-subject slope", "slope_sd": "SD of slopes",
-              "sigma": "residual SD", "intercept": "baseline at dose 0", "baseline_sd": "SD of baselines"}
-
-
-PRESETS: dict[str, SimulationSettings] = {
-    "classic": SimulationSettings(n_subjects=5, n_obs=6, seed=7),
-    "no_confounding": SimulationSettings(n_subjects=8, n_obs=6, confounding=0.0, dose_spacing=2.0, seed=3),
-    "few_subjects": SimulationSettings(n_subjects=3, n_obs=5, seed=11),
-    "many_subjects": SimulationSettings(n_subjects=200, n_obs=5, dose_spacing=0.5, seed=5),
-    "varying_slopes": SimulationSettings(n_subjects=12, n_obs=8, slope_sd=6.0, dose_spacing=8.0, seed=2),
-    "singular": SimulationSettings(n_subjects=6, n_obs=4, slope_sd=0.0, baseline_sd=0.0,
-                                   confounding=0.0, dose_spacing=0.0, sigma=5.0, seed=4),
-}
-
-PRESET_LABELS: dict[str, str] = {
-    "classic": "Classic Simpson's paradox",
-    "no_confounding": "No confounding",
-    "few_subjects": "Few subjects (3)",
-    "many_subjects": "Many subjects (200)",
-    "varying_slopes": "Slopes that vary a lot",
-    "singular": "Singular fit (no subject variation)",
-}
-
-
-def simulate(settings: SimulationSettings | None = None, **overrides) -> pd.DataFrame:
-    """Simulate Simpson's-paradox data; deterministic for a given ``seed``.
-
-    Returns a frame with columns ``subject_id`` (text), ``dosage`` and ``pain``.
-    """
-    s = settings or SimulationSettings()
-    if overrides:
-        s = SimulationSettings(**{**s.__dict__, **overrides})
-    s.check()
-    rng = np.random.default_rng(int(s.seed))
-    g, m = int(s.n_subjects), int(s.n_obs)
-    start = np.arange(g) * s.dose_spacing
-    steps = np.linspace(0.0, s.dose_range, m) if m > 1 else np.zeros(1)
-    dose = (start[:, None] + steps[None, :]).ravel()
-    baseline = s.intercept + s.confounding * start + rng.normal(0.0, s.baseline_sd, g) if s.baseline_sd else (
-        s.intercept + s.confounding * start)
-    slopes = s.slope + (rng.normal(0.0, s.slope_sd, g) if s.slope_sd else np.zeros(g))
-    noise = rng.normal(0.0, s.sigma, g * m) if s.sigma else np.zeros(g * m)
-    pain = np.repeat(baseline, m) + np.repeat(slopes, m) * dose + noise
-    width = len(str(g))
-    labels = np.array([str(i + 1).zfill(width) for i in range(g)], dtype=object)
-    return pd.DataFrame(
-        {"subject_id": np.repeat(labels, m), "dosage": np.round(dose, 4), "pain": np.round(pain, 3)}
-    )
-
-
-def frame_to_data(frame: pd.DataFrame, y: str = "pain", x: str = "dosage", group: str = "subject_id") -> Data:
-    """Validate an in-memory frame (simulated or edited) the same way as a file."""
-    text = frame.copy()
-    if text[group].dtype.kind in "if":
-        text[group] = _labels_from_numbers(text[group])
-    return prepare(text, y=y, x=x, group=group)
-
-
-def to_csv_bytes(data: Data) -> bytes:
-    return data.frame.to_csv(index=False).encode("utf-8")
-
-
 __all__ = [
     "DataError", "Table", "Data", "read_table", "prepare", "load", "guess_columns", "seed",
     "example_bytes", "SimulationSettings", "PRESETS", "PRESET_LABELS", "simulate", "frame_to_data",
-    "to_csv_bytes",
 ]

@@ -164,13 +164,6 @@ class Design:
     def n_groups(self) -> int:
         return self.stats.n_groups
 
-    def row_design(self) -> np.ndarray:
-        """The n × p fixed-effects matrix X (built on demand, for fitted values)."""
-        one = np.ones_like(self.x)
-        if self.spec.within_between:
-            xm = self.stats.mx[self.stats.codes]
-            return np.column_stack([one, self.x - xm, xm])
-        return np.column_stack([one, self.x])
 
 
 def _scaled_stats(st: GroupStats, c: float, s: float) -> GroupStats:

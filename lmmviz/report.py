@@ -232,113 +232,153 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
     """Plain-words findings about a fit for a reader who knows regression but not
     lme4's internals: each says what happened and why it matters (``message``), and
     what to do (``advice``)."""
-    out: list[Diagnostic] = []
-    x, g = fit.names["x"], fit.names["group"]
-    crit_name = fit.criterion_name
+    found = (check(fit) for check in (_optima_disagree, _singular, _corr_one, _gradient, _flat, _failed_runs,
+                                      _unfinished, _few_groups))
+    return [d for d in found if d is not None] + [_work_done(fit)]
+
+
+def _optima_disagree(fit: Fit) -> Diagnostic | None:
+    """Runs of the robust default that stopped at different optima."""
     optima = fit.distinct_optima()
-    if len(optima) > 1:
-        best, best_runs = optima[0]
-        worse = "; ".join(_stopped_higher(v, best, rs) for v, rs in optima[1:])
-        out.append(Diagnostic(
-            "optima_disagree", "warning", "More than one optimum: the lowest is reported",
-            "lmmviz's robust default runs the optimizer from several starting points. "
-            f"{len(best_runs)} of its runs reached the lowest {crit_name}, {_num(best)}: that fit is the one "
-            f"reported here. Others stopped higher: {worse}. "
-            + ("Each of those runs reported success: a single run, as in lme4, can stop at the worse point "
-               "(a local optimum) without any warning, and its estimates differ."
-               if all(r.converged for _, rs in optima[1:] for r in rs) else
-               "A single run, as in lme4, can stop at such a worse point (a local optimum), and its estimates "
-               "differ."),
-            "Nothing to fix here: the lowest optimum is reported. To see which optimizers stop where, "
-            "open the Compare optimizers tab (or run lmmviz compare); the Landscape tab shows the criterion's "
-            "separate valleys.",
-        ))
-    if fit.singular:
-        parts = _boundary_parts(fit) or ["a variance parameter sits on its limit"]
-        if fit.model in ("slope", "uncorrelated") and fit.optimizer == ROBUST:
-            advice = ("Fit the simpler random-intercept model and compare the two (the likelihood-ratio test). "
-                      "The robust default searched away from the boundary too and found nothing lower, so this "
-                      "is what the data say, not an optimizer's slip.")
-        elif fit.model in ("slope", "uncorrelated"):
-            advice = ("Fit the simpler random-intercept model and compare; and check that no other "
-                      "optimizer (Compare optimizers tab, or lmmviz compare) finds a lower criterion away "
-                      "from the boundary. If one does, report that fit instead.")
-        else:
-            advice = (f"Say so when you report the fit: the {g} groups differ no more than the residual noise "
-                      "would make them, and the fixed effects are those of an ordinary regression (OLS) on the "
-                      "same predictors.")
-        out.append(Diagnostic(
-            "singular", "warning", "Singular fit: a variance at its limit",
-            f"In this fit {' and '.join(parts)}. An SD cannot go below 0 and a correlation not beyond ±1, so "
-            "the estimate sits on the edge of what is possible (lme4 calls this a singular fit). "
-            "Why it matters: the data do not support that part of the random effects; its estimate "
-            "and the tests built on it are unreliable"
-            + (", and an optimizer stopped at such an edge may have missed a better fit." if fit.optimizer != ROBUST
-               else "."),
-            advice,
-        ))
+    if len(optima) < 2:
+        return None
+    crit_name = fit.criterion_name
+    best, best_runs = optima[0]
+    worse = "; ".join(_stopped_higher(v, best, rs) for v, rs in optima[1:])
+    return Diagnostic(
+        "optima_disagree", "warning", "More than one optimum: the lowest is reported",
+        "lmmviz's robust default runs the optimizer from several starting points. "
+        f"{len(best_runs)} of its runs reached the lowest {crit_name}, {_num(best)}: that fit is the one "
+        f"reported here. Others stopped higher: {worse}. "
+        + ("Each of those runs reported success: a single run, as in lme4, can stop at the worse point "
+           "(a local optimum) without any warning, and its estimates differ."
+           if all(r.converged for _, rs in optima[1:] for r in rs) else
+           "A single run, as in lme4, can stop at such a worse point (a local optimum), and its estimates "
+           "differ."),
+        "Nothing to fix here: the lowest optimum is reported. To see which optimizers stop where, "
+        "open the Compare optimizers tab (or run lmmviz compare); the Landscape tab shows the criterion's "
+        "separate valleys.",
+    )
+
+
+def _singular(fit: Fit) -> Diagnostic | None:
+    """An SD estimated as 0 or a correlation as ±1 (lme4's singular fit)."""
+    if not fit.singular:
+        return None
+    g = fit.names["group"]
+    parts = _boundary_parts(fit) or ["a variance parameter sits on its limit"]
+    if fit.model in ("slope", "uncorrelated") and fit.optimizer == ROBUST:
+        advice = ("Fit the simpler random-intercept model and compare the two (the likelihood-ratio test). "
+                  "The robust default searched away from the boundary too and found nothing lower, so this "
+                  "is what the data say, not an optimizer's slip.")
+    elif fit.model in ("slope", "uncorrelated"):
+        advice = ("Fit the simpler random-intercept model and compare; and check that no other "
+                  "optimizer (Compare optimizers tab, or lmmviz compare) finds a lower criterion away "
+                  "from the boundary. If one does, report that fit instead.")
+    else:
+        advice = (f"Say so when you report the fit: the {g} groups differ no more than the residual noise "
+                  "would make them, and the fixed effects are those of an ordinary regression (OLS) on the "
+                  "same predictors.")
+    return Diagnostic(
+        "singular", "warning", "Singular fit: a variance at its limit",
+        f"In this fit {' and '.join(parts)}. An SD cannot go below 0 and a correlation not beyond ±1, so "
+        "the estimate sits on the edge of what is possible (lme4 calls this a singular fit). "
+        "Why it matters: the data do not support that part of the random effects; its estimate "
+        "and the tests built on it are unreliable"
+        + (", and an optimizer stopped at such an edge may have missed a better fit." if fit.optimizer != ROBUST
+           else "."),
+        advice,
+    )
+
+
+def _corr_one(fit: Fit) -> Diagnostic | None:
+    """A correlation of random intercepts and slopes estimated as ±1."""
     corr = fit.max_abs_corr
-    if math.isfinite(corr) and corr > 0.99:
-        value = next((r.sdcor for r in fit.varcorr if r.var2 is not None), corr)
-        out.append(Diagnostic(
-            "corr_one", "warning", "Correlation of ±1",
-            f"The random intercepts and the random slopes of {x} are estimated as perfectly correlated "
-            f"(correlation {_signed(value)}): each {g}'s slope is then fixed by its intercept, so the model has "
-            "in effect one random effect, not two. Why it matters: a correlation of exactly ±1 is almost "
-            f"never real; it means that these data cannot estimate it (too few groups, or too little spread of {x} "
-            "within them)"
-            + (", or that the optimizer stopped at a local optimum." if fit.optimizer != ROBUST else "."),
-            "Do not report this correlation. "
-            + ("Check whether the robust default or another optimizer (Compare optimizers tab, or lmmviz "
-               "compare) finds a lower criterion; if not, fit " if fit.optimizer != ROBUST else "Fit ")
-            + "the uncorrelated or the random-intercept model and compare them with the likelihood-ratio test.",
-        ))
+    if not (math.isfinite(corr) and corr > 0.99):
+        return None
+    x, g = fit.names["x"], fit.names["group"]
+    value = next((r.sdcor for r in fit.varcorr if r.var2 is not None), corr)
+    return Diagnostic(
+        "corr_one", "warning", "Correlation of ±1",
+        f"The random intercepts and the random slopes of {x} are estimated as perfectly correlated "
+        f"(correlation {_signed(value)}): each {g}'s slope is then fixed by its intercept, so the model has "
+        "in effect one random effect, not two. Why it matters: a correlation of exactly ±1 is almost "
+        f"never real; it means that these data cannot estimate it (too few groups, or too little spread of {x} "
+        "within them)"
+        + (", or that the optimizer stopped at a local optimum." if fit.optimizer != ROBUST else "."),
+        "Do not report this correlation. "
+        + ("Check whether the robust default or another optimizer (Compare optimizers tab, or lmmviz "
+           "compare) finds a lower criterion; if not, fit " if fit.optimizer != ROBUST else "Fit ")
+        + "the uncorrelated or the random-intercept model and compare them with the likelihood-ratio test.",
+    )
+
+
+def _gradient(fit: Fit) -> Diagnostic | None:
+    """lme4's convergence check failed (or, on very large data, raised a false alarm)."""
+    crit_name = fit.criterion_name
     grad_msgs = [w for w in fit.warnings if "converge" in w or "gradient" in w]
     grad = np.abs(np.asarray(fit.gradient if fit.gradient is not None else [], float))
     if grad_msgs and grad.size and grad.max() < 1e-8 * abs(fit.criterion) and fit.n_obs > 10_000:
         # lme4's tolerance is absolute; on a criterion in the millions it flags rounding noise
-        out.append(Diagnostic(
+        return Diagnostic(
             "gradient", "info", "Convergence check: a false alarm at this size",
             f"lme4's convergence check complains ({'; '.join(grad_msgs)}), but its tolerance (0.002) is "
             f"a fixed number, while with {fit.n_obs:,} rows the {crit_name} is {abs(fit.criterion):,.0f}: "
             f"the remaining slope of the criterion, {grad.max():.2g}, is {grad.max() / abs(fit.criterion):.0e} "
             "of it, rounding noise rather than a sign of a missed minimum.",
             "Nothing to do; to be sure, compare optimizers and check that they agree.",
-        ))
-    elif grad_msgs:
-        out.append(Diagnostic(
-            "gradient", "warning", "Convergence check failed",
-            "Where the optimizer stopped, the criterion still slopes; at a minimum it would be flat "
-            f"(lme4's check: {'; '.join(grad_msgs)}). Why it matters: the optimizer may have stopped before "
-            "the minimum, and the estimates may still change.",
-            "Refit with the robust default or another optimizer (Compare optimizers tab, or lmmviz compare): "
-            "if they reach the same criterion and slope, the warning was harmless; if one finds a lower "
-            "criterion, report that.",
-        ))
+        )
+    if not grad_msgs:
+        return None
+    return Diagnostic(
+        "gradient", "warning", "Convergence check failed",
+        "Where the optimizer stopped, the criterion still slopes; at a minimum it would be flat "
+        f"(lme4's check: {'; '.join(grad_msgs)}). Why it matters: the optimizer may have stopped before "
+        "the minimum, and the estimates may still change.",
+        "Refit with the robust default or another optimizer (Compare optimizers tab, or lmmviz compare): "
+        "if they reach the same criterion and slope, the warning was harmless; if one finds a lower "
+        "criterion, report that.",
+    )
+
+
+def _flat(fit: Fit) -> Diagnostic | None:
+    """lme4's check that the criterion curves in every direction at the optimum failed."""
     ident = [w for w in fit.warnings if "unidentifiable" in w or "singular:" in w]
-    if ident:
-        out.append(Diagnostic(
-            "hessian", "warning", "The criterion is flat in some direction",
-            "At the optimum the criterion hardly curves in some direction, so the data cannot pin down "
-            "some combination of the variance parameters (lme4's check: " + "; ".join(
-                w.replace("\n", "") for w in ident) + "). Why it matters: those estimates, and the standard "
-            "errors that depend on them, are unreliable.",
-            f"Rescale {x} or {fit.names['y']} (for example to other units, or centre {x}), or simplify the "
-            "random effects to the random-intercept model.",
-        ))
+    if not ident:
+        return None
+    x = fit.names["x"]
+    return Diagnostic(
+        "hessian", "warning", "The criterion is flat in some direction",
+        "At the optimum the criterion hardly curves in some direction, so the data cannot pin down "
+        "some combination of the variance parameters (lme4's check: " + "; ".join(
+            w.replace("\n", "") for w in ident) + "). Why it matters: those estimates, and the standard "
+        "errors that depend on them, are unreliable.",
+        f"Rescale {x} or {fit.names['y']} (for example to other units, or centre {x}), or simplify the "
+        "random effects to the random-intercept model.",
+    )
+
+
+def _failed_runs(fit: Fit) -> Diagnostic | None:
+    """Optimizer runs that stopped with an error (the fit comes from the others)."""
     failed_runs = [r for r in fit.runs if r.error is not None]
-    if failed_runs:  # the robust default fits on with the other runs; say that some broke, and why
-        out.append(Diagnostic(
-            "run_failed", "problem",
-            f"{len(failed_runs)} optimizer run{'s' if len(failed_runs) > 1 else ''} failed",
-            "These runs stopped with an error and were left out: " + "; ".join(
-                f"{r.optimizer} from {r.start_label}: {r.error}" for r in failed_runs) + ".",
-            "The result comes from the other runs. An error here is not a property of your data: "
-            "please report it.",
-        ))
+    if not failed_runs:
+        return None
+    # the robust default fits on with the other runs; say that some broke, and why
+    return Diagnostic(
+        "run_failed", "problem",
+        f"{len(failed_runs)} optimizer run{'s' if len(failed_runs) > 1 else ''} failed",
+        "These runs stopped with an error and were left out: " + "; ".join(
+            f"{r.optimizer} from {r.start_label}: {r.error}" for r in failed_runs) + ".",
+        "The result comes from the other runs. An error here is not a property of your data: "
+        "please report it.",
+    )
+
+
+def _unfinished(fit: Fit) -> Diagnostic | None:
+    """Runs cut short by the time limit, or an optimizer that did not settle."""
     cut = fit.timed_out_runs
     if cut:
-        out.append(Diagnostic(
+        return Diagnostic(
             "time_limit", "problem", "Stopped by the time limit",
             "The fit was stopped by the time limit: the result may be a local optimum. "
             + ("Its optimizer run was" if len(fit.runs) == 1
@@ -350,32 +390,43 @@ def diagnose(fit: Fit) -> list[Diagnostic]:
             "Fit again when the machine is less busy, or where the time limit can be raised "
             "(lmmviz fit --max-seconds, or max_seconds in Python); then check that the criterion is "
             "the same or lower.",
-        ))
+        )
     elif fit.optsum is not None and not fit.optsum.converged and fit.optimizer != "none":
-        out.append(Diagnostic(
+        return Diagnostic(
             "not_converged", "problem", "Optimizer did not finish",
             f"The optimizer stopped before it settled on a minimum ({stop_reason(fit.optsum.returnvalue)}). "
             "Why it matters: "
             "the estimates shown are wherever it happened to stop, not a fit of the model.",
             "Raise the maximum number of evaluations (sidebar: Optimizer settings, “Maximum evaluations "
             "per run”; command line: --maxeval), or use the robust default.",
-        ))
-    if fit.n_groups < FEW_GROUPS_WORDS:
-        out.append(Diagnostic(
-            "few_groups", "warning", f"Only {fit.n_groups} groups",
-            f"The data hold only {fit.n_groups} groups (values of {g}). Why it matters: each variance of a "
-            f"random effect is estimated from the {fit.n_groups} groups, like an SD from {fit.n_groups} "
-            "numbers, so it is very uncertain, and a correlation even more; the criterion can be flat or "
-            "have several minima, where optimizers stop in different places.",
-            _few_groups_advice(fit.model, g, fit.n_groups, x),
-        ))
-    out.append(Diagnostic(
+        )
+    return None
+
+
+def _few_groups(fit: Fit) -> Diagnostic | None:
+    """Too few groups to estimate variances well."""
+    if fit.n_groups >= FEW_GROUPS_WORDS:
+        return None
+    x, g = fit.names["x"], fit.names["group"]
+    return Diagnostic(
+        "few_groups", "warning", f"Only {fit.n_groups} groups",
+        f"The data hold only {fit.n_groups} groups (values of {g}). Why it matters: each variance of a "
+        f"random effect is estimated from the {fit.n_groups} groups, like an SD from {fit.n_groups} "
+        "numbers, so it is very uncertain, and a correlation even more; the criterion can be flat or "
+        "have several minima, where optimizers stop in different places.",
+        _few_groups_advice(fit.model, g, fit.n_groups, x),
+    )
+
+
+def _work_done(fit: Fit) -> Diagnostic:
+    """How many evaluations and seconds the fit took."""
+    crit_name = fit.criterion_name
+    return Diagnostic(
         "evaluations", "info", "Work done",
         f"The {crit_name} was computed {fit.evaluations} times in {fit.seconds:.3f} s"
         + (f", over {len(fit.runs)} optimizer runs from different starting points" if len(fit.runs) > 1 else "")
         + ("" if fit.optimizer != ROBUST else " (robust default)") + ".",
-    ))
-    return out
+    )
 
 
 FEW_GROUPS_WORDS = 5

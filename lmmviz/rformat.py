@@ -77,11 +77,6 @@ def _pad(strings: list[str]) -> list[str]:
     return [s.rjust(w) for s in strings]
 
 
-def round_r(x, digits: int = 0):
-    """R's ``round`` (IEC 60559: halves to even at the printed digit is close enough here)."""
-    return np.round(np.asarray(x, float), digits)
-
-
 def zapsmall(x, digits: int) -> np.ndarray:
     """R 4.2's ``zapsmall``: round to ``digits − log10(max|x|)`` places (R rounds that
     non-integer count to the nearest integer)."""

@@ -175,15 +175,6 @@ def test_cli_prints_what_to_do_under_each_note():
     assert all("\n  why it matters: " in n and "\n  what to do: " in n for n in notes), out
 
 
-def test_simulator_refusal_names_the_setting_in_words():
-    from lmmviz.data import DataError, SimulationSettings
-
-    with pytest.raises(DataError, match=r"^the residual SD \(sigma\) must be a finite number"):
-        SimulationSettings(sigma=float("inf")).check()
-    with pytest.raises(DataError, match=r"^the spacing of subjects' doses \(dose_spacing\)"):
-        SimulationSettings(dose_spacing=2e6).check()
-
-
 def test_robust_default_is_not_told_to_try_the_robust_default():
     """A singular fit with a correlation of −1 that the robust default itself reached
     (the classic preset's random slope) is the data's answer: the advice says so and does

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from lmmviz import describe
-from lmmviz.data import PRESET_LABELS
+from lmmviz.simulator import PRESET_LABELS, PRESETS
 from lmmviz.share import State
 
 from . import compute
@@ -155,8 +155,6 @@ def _simulator(page) -> None:
                        key=key, help=help_text, on_change=_to_sim)
     sim = page.state.sim
     if page.state.src == "preset":
-        from lmmviz.data import PRESETS
-
         sim = PRESETS[page.state.preset]
     args = " ".join(f"--{name.replace('_', '-')} {v}" for name, v in sim.__dict__.items())
     st.caption("The same data from the command line:")

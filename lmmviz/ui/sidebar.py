@@ -8,7 +8,7 @@ import streamlit as st
 
 from lmmviz.charts import LAYER_LABELS, MODEL_LABELS
 from lmmviz.codegen import APP_MAX_SECONDS
-from lmmviz.data import PRESET_LABELS, PRESETS
+from lmmviz.simulator import PRESET_LABELS, PRESETS
 from lmmviz.optimizers import ROBUST, optimizer_label, optimizer_names
 from lmmviz.share import LAYERS, MAX_LINK_ROWS, MODEL_KEYS, SOURCES, encode_state, share_url
 

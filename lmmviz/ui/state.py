@@ -22,7 +22,7 @@ from typing import Mapping
 
 import streamlit as st
 
-from lmmviz.data import PRESETS, SimulationSettings
+from lmmviz.simulator import PRESETS, SimulationSettings
 from lmmviz.share import (
     DEFAULT, LAYERS, MODEL_KEYS, SIM_PARAMS, SOURCES, TABS, State, decode_state, encode_state,
 )

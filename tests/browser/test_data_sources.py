@@ -10,7 +10,7 @@ import pytest
 import app_ui as ui
 import lmmviz
 from helpers import shot
-from lmmviz.data import PRESET_LABELS, PRESETS
+from lmmviz.simulator import PRESET_LABELS, PRESETS
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
