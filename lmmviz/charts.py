@@ -20,6 +20,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Mapping
 
 import altair as alt
@@ -29,42 +30,42 @@ import pandas as pd
 from .palette import subject_colors, subject_shapes
 
 LAYERS = ("points", "subject_lines", "population", "pooled", "per_group")
-LAYER_LABELS = {
+LAYER_LABELS = MappingProxyType({
     "points": "Points",
     "subject_lines": "Fitted subject lines",
     "population": "Population lines",
     "pooled": "Pooled OLS line",
     "per_group": "Own OLS lines",
-}
-MODEL_LABELS = {
+})
+MODEL_LABELS = MappingProxyType({
     "pooled": "Pooled OLS",
     "per_group": "Per-subject OLS",
     "intercept": "Random intercept",
     "slope": "Random slope",
     "uncorrelated": "Uncorrelated random slope",
     "within_between": "Within-between",
-}
+})
 MIXED = ("intercept", "slope", "uncorrelated", "within_between")
 # Population lines: pooled is grey; each mixed model has its own strong colour.
-POPULATION_COLORS = {
+POPULATION_COLORS = MappingProxyType({
     "pooled": "#4b5563",
     "intercept": "#1d4ed8",
     "slope": "#c2410c",
     "uncorrelated": "#7e22ce",
     "within_between": "#047857",
-}
-POPULATION_DASH = {"pooled": [9, 5], "intercept": [1, 0], "slope": [1, 0], "uncorrelated": [1, 0],
-                   "within_between": [1, 0]}
+})
+POPULATION_DASH = MappingProxyType({"pooled": (9, 5), "intercept": (1, 0), "slope": (1, 0),
+                                    "uncorrelated": (1, 0), "within_between": (1, 0)})
 # Subject-level lines: the subject's colour, one dash pattern per model.
-SUBJECT_DASH = {"per_group": [2, 3], "intercept": [1, 0], "slope": [7, 3], "uncorrelated": [11, 3, 2, 3],
-                "within_between": [4, 2]}
-SUBJECT_LINE_LABELS = {
+SUBJECT_DASH = MappingProxyType({"per_group": (2, 3), "intercept": (1, 0), "slope": (7, 3),
+                                 "uncorrelated": (11, 3, 2, 3), "within_between": (4, 2)})
+SUBJECT_LINE_LABELS = MappingProxyType({
     "per_group": "Own OLS line",
     "intercept": "Random intercept",
     "slope": "Random slope",
     "uncorrelated": "Uncorrelated random slope",
     "within_between": "Within-between",
-}
+})
 # Subject colours come from lmmviz.palette (the same on every chart).
 MAX_POINTS = 5000
 MAX_SUBJECTS = 300
@@ -301,7 +302,7 @@ def _domain(values: np.ndarray, pad: float = 0.06) -> list[float]:
 
 # Legends under the plot are stacked one below the other, left-aligned, so that none is
 # pushed past the right edge of a narrow screen.
-LEGEND_LAYOUT = {"expr": "{bottom: {anchor: 'start', direction: 'vertical', margin: 6}}"}
+LEGEND_LAYOUT = MappingProxyType({"expr": "{bottom: {anchor: 'start', direction: 'vertical', margin: 6}}"})
 WRAP_LABEL = "width < 420 && length(datum.label) > 30 ? split(datum.label, ': ') : datum.label"
 POPULATION_FIT = 0.5  # the y axis grows by at most this share of the data's span to show population lines
 
@@ -440,7 +441,7 @@ def _subject_line_layers(frames: ChartFrames, layers: set, st: _Style, group_tit
     present = [m for m in ("per_group", *MIXED) if len(sl) and m in set(sl["model"]) and
                ("per_group" if m == "per_group" else "subject_lines") in shown_kinds]
     dash_scale = alt.Scale(domain=[SUBJECT_LINE_LABELS[m] for m in present],
-                           range=[SUBJECT_DASH[m] for m in present])
+                           range=[list(SUBJECT_DASH[m]) for m in present])
     charts = []
     for i, layer in enumerate(shown_kinds):
         models = ("per_group",) if layer == "per_group" else MIXED
@@ -477,7 +478,7 @@ def _population_layers(frames: ChartFrames, layers: set, st: _Style, height: int
         return []
     domain = [population_label(m, frames.unit) for m in wanted]
     pop_scale = alt.Scale(domain=domain, range=[POPULATION_COLORS[m] for m in wanted])
-    pop_dash = alt.Scale(domain=domain, range=[POPULATION_DASH[m] for m in wanted])
+    pop_dash = alt.Scale(domain=domain, range=[list(POPULATION_DASH[m]) for m in wanted])
     tips = [alt.Tooltip("label:N", title="line"), alt.Tooltip("slope:Q", title="slope", format=".4~g"),
             alt.Tooltip("intercept:Q", title="intercept", format=".5~g")]
     charts = []
@@ -544,7 +545,7 @@ def _layered(charts: list, with_shapes: bool, height: int) -> alt.LayerChart:
         padding={"left": 5, "top": 5, "right": 5, "bottom": 24},
         config={
             "axis": {"labelFontSize": 12, "titleFontSize": 13, "gridColor": "#eef0f3"},
-            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "layout": LEGEND_LAYOUT},
+            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "layout": dict(LEGEND_LAYOUT)},
             "view": {"stroke": None},
             "font": "'Source Sans Pro', 'Source Sans 3', 'Helvetica Neue', Arial, sans-serif",
         },

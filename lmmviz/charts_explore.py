@@ -15,6 +15,7 @@ Frames of more than 5,000 rows (a 200 × 200 map) exceed Altair's default
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import Sequence
 
 import altair as alt
@@ -25,9 +26,9 @@ from .landscape import Curve, Map2D, Paths, Slice, axis_titles, thin_paths
 from .landscape import format_height
 from .palette import subject_colors
 
-VERDICT_SHAPES = {"best": "circle", "local optimum": "triangle-up", "failed": "cross"}
+VERDICT_SHAPES = MappingProxyType({"best": "circle", "local optimum": "triangle-up", "failed": "cross"})
 # Okabe–Ito colours (colour-blind safe), best optimum first; shapes repeat the verdict.
-OPTIMUM_COLORS = ["#009E73", "#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+OPTIMUM_COLORS = ("#009E73", "#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 MAX_GROUP_COLORS = 20  # as the main chart's subject legend (charts.LEGEND_SUBJECTS)
 
 
@@ -85,7 +86,7 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) ->
     order = list(fr["optimizer"])
     done, missing = fr[ok], fr[~ok].assign(why=lambda d: d["verdict"] + ": " + d["message"].astype(str).str.slice(0, 60))
     labels = list(dict.fromkeys(done.sort_values("optimum")["optimum_label"])) if len(done) else []
-    colors = alt.Scale(domain=labels, range=OPTIMUM_COLORS[: max(len(labels), 1)])
+    colors = alt.Scale(domain=labels, range=list(OPTIMUM_COLORS[: max(len(labels), 1)]))
     pick = alt.selection_point(fields=["optimum_label"], bind="legend", name="optimum_pick")
     tips = [
         alt.Tooltip("optimizer:N"), alt.Tooltip("label:N", title="library: algorithm"),

@@ -211,7 +211,7 @@ def solve(design: Design, theta, reml: bool = True) -> Solution:
         raise FloatingPointError("the model cannot be evaluated at this θ")
     # Reuse the Cholesky factor of P: RX is its leading block, RX'β̂ = its last row.
     try:
-        Lp = np.linalg.cholesky(f.P)
+        Lp = cholesky(f.P)  # the criterion's own factor: where it was finite, this succeeds
         RXinv = np.linalg.inv(Lp[:p, :p])  # lower triangular, p ≤ 3
     except np.linalg.LinAlgError:
         raise FloatingPointError("the fixed effects cannot be estimated at this θ") from None

@@ -68,9 +68,6 @@ class OptimizerSettings:
     def with_start(self, start) -> "OptimizerSettings":
         return replace(self, start=None if start is None else tuple(float(v) for v in np.ravel(start)))
 
-    def with_(self, **changes) -> "OptimizerSettings":
-        return replace(self, **changes)
-
     def for_model(self, model: str) -> "OptimizerSettings":
         """These settings for one model: one start θ serves every model of a page, so it
         is kept only by the models whose θ has that many values (random intercept and

@@ -12,6 +12,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import BinaryIO
 
 import numpy as np
@@ -225,7 +226,7 @@ def _gunzip(raw: bytes) -> bytes:
     return b"".join(parts)
 
 
-_MAGIC = {
+_MAGIC = MappingProxyType({
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
     b"GIF8": "a GIF image",
@@ -237,7 +238,7 @@ _MAGIC = {
     b"\x7fELF": "a program, not data",
     b"BZh": "a bzip2 archive",
     b"\xfd7zXZ": "an xz archive",
-}
+})
 
 
 def _decode(raw: bytes) -> tuple[str, str]:

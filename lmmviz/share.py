@@ -159,11 +159,6 @@ class State:
         values = {name: getattr(self, key) for key, name in LINK_SETTINGS.items()}
         return OptimizerSettings(**values, reml=self.reml, max_seconds=APP_MAX_SECONDS)
 
-    def with_settings(self, settings: OptimizerSettings) -> "State":
-        """This state with the fit settings of ``settings`` (its time limit is not in a link)."""
-        values = {key: getattr(settings, name) for key, name in LINK_SETTINGS.items()}
-        return replace(self, **values, ml=not settings.reml)
-
 
 DEFAULT = State()
 

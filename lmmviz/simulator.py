@@ -6,7 +6,9 @@ settings and presets, so the same settings give the same rows everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -54,12 +56,12 @@ class SimulationSettings:
             raise DataError("standard deviations and the dose range cannot be negative")
 
 
-_SIM_WORDS = {"dose_spacing": "spacing of subjects' doses", "dose_range": "dose range of each subject",
+_SIM_WORDS = MappingProxyType({"dose_spacing": "spacing of subjects' doses", "dose_range": "dose range of each subject",
               "confounding": "confounding", "slope": "within-subject slope", "slope_sd": "SD of slopes",
-              "sigma": "residual SD", "intercept": "baseline at dose 0", "baseline_sd": "SD of baselines"}
+              "sigma": "residual SD", "intercept": "baseline at dose 0", "baseline_sd": "SD of baselines"})
 
 
-PRESETS: dict[str, SimulationSettings] = {
+PRESETS: Mapping[str, SimulationSettings] = MappingProxyType({
     "classic": SimulationSettings(n_subjects=5, n_obs=6, seed=7),
     "no_confounding": SimulationSettings(n_subjects=8, n_obs=6, confounding=0.0, dose_spacing=2.0, seed=3),
     "few_subjects": SimulationSettings(n_subjects=3, n_obs=5, seed=11),
@@ -67,16 +69,16 @@ PRESETS: dict[str, SimulationSettings] = {
     "varying_slopes": SimulationSettings(n_subjects=12, n_obs=8, slope_sd=6.0, dose_spacing=8.0, seed=2),
     "singular": SimulationSettings(n_subjects=6, n_obs=4, slope_sd=0.0, baseline_sd=0.0,
                                    confounding=0.0, dose_spacing=0.0, sigma=5.0, seed=4),
-}
+})
 
-PRESET_LABELS: dict[str, str] = {
+PRESET_LABELS: Mapping[str, str] = MappingProxyType({
     "classic": "Classic Simpson's paradox",
     "no_confounding": "No confounding",
     "few_subjects": "Few subjects (3)",
     "many_subjects": "Many subjects (200)",
     "varying_slopes": "Slopes that vary a lot",
     "singular": "Singular fit (no subject variation)",
-}
+})
 
 
 def simulate(settings: SimulationSettings | None = None, **overrides) -> pd.DataFrame:

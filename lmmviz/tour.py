@@ -441,10 +441,3 @@ def check(s: Step, facts: Facts | None = None) -> list[tuple[Claim, bool]]:
             ok = False
         out.append((c, ok))
     return out
-
-
-def uncovered_numbers(s: Step) -> list[str]:
-    """Numbers written in the step's title or text that no claim of the step covers."""
-    covered = {n for c in s.claims for n in c.numbers}
-    text = s.title + " " + s.text
-    return [n for n in numbers_in(text) if n not in covered]
