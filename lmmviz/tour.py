@@ -17,7 +17,6 @@ in the text is covered by a claim whose ``check`` recomputes it with the engine
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from types import MappingProxyType
@@ -27,14 +26,6 @@ from urllib.parse import urlencode
 import numpy as np
 
 N_STEPS = 7
-_NUMBER = re.compile(r"(?<![A-Za-z_\d.])\d+(?:\.\d+)?")
-
-
-def numbers_in(text: str) -> list[str]:
-    """Every number written in ``text`` (digits, optionally with decimals; signs
-    are not part of it, and digits inside a word such as "lme4" do not count)."""
-    return _NUMBER.findall(text)
-
 
 def rounds_to(value: float, shown: str) -> bool:
     """True when ``value`` shows as ``shown`` at the number of decimals ``shown``

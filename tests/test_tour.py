@@ -4,6 +4,7 @@ shows."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from urllib.parse import parse_qsl, urlparse
 
@@ -41,7 +42,7 @@ def test_every_claim_holds(step, facts):
 def test_every_number_in_the_text_is_checked(step):
     assert _uncovered_numbers(step) == []
     # and no claim lists a number the text does not contain
-    written = set(tour.numbers_in(step.title + " " + step.text))
+    written = set(numbers_in(step.title + " " + step.text))
     for c in step.claims:
         assert set(c.numbers) <= written, (c.says, set(c.numbers) - written)
 
@@ -79,7 +80,7 @@ def test_links_differ_and_steps_point_where_the_text_says():
 
 
 def test_numbers_and_rounding_helpers():
-    assert tour.numbers_in("lme4 gives −8.21 at θ = (1, 0, 1); 95% of 3.84") == ["8.21", "1", "0", "1", "95", "3.84"]
+    assert numbers_in("lme4 gives −8.21 at θ = (1, 0, 1); 95% of 3.84") == ["8.21", "1", "0", "1", "95", "3.84"]
     assert tour.rounds_to(7.855254, "+7.86") and tour.rounds_to(-8.2149, "−8.21")
     assert not tour.rounds_to(7.855254, "7.85") and not tour.rounds_to(float("nan"), "1")
     assert tour.rounds_to(402.34, "402") and not tour.rounds_to(-8.16, "8.16")
@@ -122,4 +123,10 @@ def test_render_tour_buttons_queue_the_steps_state(tmp_path):
 def _uncovered_numbers(s) -> list[str]:
     """Numbers written in the step's title or text that no claim of the step covers."""
     covered = {n for c in s.claims for n in c.numbers}
-    return [n for n in tour.numbers_in(s.title + " " + s.text) if n not in covered]
+    return [n for n in numbers_in(s.title + " " + s.text) if n not in covered]
+
+
+def numbers_in(text: str) -> list[str]:
+    """Every number written in ``text`` (digits, optionally with decimals; signs
+    are not part of it, and digits inside a word such as "lme4" do not count)."""
+    return re.findall(r"(?<![A-Za-z_\d.])\d+(?:\.\d+)?", text)
