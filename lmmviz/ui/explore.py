@@ -162,7 +162,8 @@ def _spec(key, _make) -> dict:
 def _chart(key, make, alt: str, table: pd.DataFrame | None = None, width: str = "content") -> None:
     """A chart with its text alternative (what it shows, in numbers) and, for a screen reader
     or a student who wants the numbers, the data behind it as a table."""
-    st.vega_lite_chart(spec={**_spec(key, make), "description": alt}, width=width, alt=alt)
+    # the spec's description is the chart's accessible name (alt= as well would log a warning per run)
+    st.vega_lite_chart(spec={**_spec(key, make), "description": alt}, width=width)
     if table is not None and len(table):
         with st.expander("The numbers behind this chart"):
             st.dataframe(table, hide_index=True, width="stretch")
