@@ -101,3 +101,23 @@ def test_grid_and_fit_agree_on_simulated_data(model, reml):
     f = lmmviz.make_deviance(lmmviz.make_design(data, model), reml)
     np.testing.assert_allclose(grid, [f(t) for t in T], rtol=REL, atol=0)
     assert np.isfinite(grid).all()
+
+
+def test_a_batch_runs_blas_on_one_thread(monkeypatch):
+    """The batched criterion limits BLAS to one thread while it runs (see
+    lmmviz.deviance._one_blas_thread); threadpoolctl is pinned in requirements.txt:
+    missing, this fails rather than skips."""
+    from threadpoolctl import threadpool_info
+
+    from lmmviz import deviance
+
+    seen = []
+    chunk = deviance.BatchDeviance._chunk
+
+    def spy(self, T, fast):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return chunk(self, T, fast)
+
+    monkeypatch.setattr(deviance.BatchDeviance, "_chunk", spy)
+    L.batch_deviance(refdata.data("seed"), "slope")(np.ones((4, 3)))
+    assert seen == [{1}]

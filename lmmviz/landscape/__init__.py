@@ -39,11 +39,11 @@ from .paths import Paths, comparison_frame, distinct_optima, optimizer_paths, th
 from .profiles import ProfilePoint, profile_interval, profile_point
 from .slices import NO_BARRIER, Slice, describe_slice, format_height, slice_between
 
-__all__ = [
+__all__ = (
     "BatchDeviance", "Curve", "MAX_CURVE", "MAX_GRID", "MIN_GRID", "Map2D", "NO_BARRIER", "ONE_D",
     "Optimum", "Paths", "ProfilePoint", "Progress", "Slice", "TWO_D", "auto_range", "axis_titles",
     "batch_deviance", "comparison_frame", "contour_segments", "converged_optima", "coords_to_theta",
     "curve_1d", "default_levels", "describe_optima", "describe_slice", "distinct_optima",
     "estimate_seconds", "format_height", "map_2d", "optimizer_paths", "profile_interval", "profile_point",
     "slice_between", "slice_pair", "suggest_grid", "theta_coords", "thin_paths",
-]
+)

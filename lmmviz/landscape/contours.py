@@ -7,11 +7,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-_SEGMENTS = {  # marching squares: corners BL=1, BR=2, TR=4, TL=8 above the level
-    1: ((0, 3),), 2: ((0, 1),), 3: ((1, 3),), 4: ((1, 2),), 5: ((0, 1), (2, 3)), 6: ((0, 2),),
-    7: ((2, 3),), 8: ((2, 3),), 9: ((0, 2),), 10: ((0, 3), (1, 2)), 11: ((1, 2),), 12: ((1, 3),),
-    13: ((0, 1),), 14: ((0, 3),),
-}
+# Marching squares: (case, the edges each segment joins); a case adds 1, 2, 4, 8 for the
+# corners BL, BR, TR, TL above the level; edges are 0 bottom, 1 right, 2 top, 3 left.
+_SEGMENTS = (
+    (1, ((0, 3),)), (2, ((0, 1),)), (3, ((1, 3),)), (4, ((1, 2),)), (5, ((0, 1), (2, 3))), (6, ((0, 2),)),
+    (7, ((2, 3),)), (8, ((2, 3),)), (9, ((0, 2),)), (10, ((0, 3), (1, 2))), (11, ((1, 2),)), (12, ((1, 3),)),
+    (13, ((0, 1),)), (14, ((0, 3),)),
+)
 
 
 def contour_segments(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, levels: Sequence[float]) -> pd.DataFrame:
@@ -43,7 +45,7 @@ def contour_segments(xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, levels: Sequ
                 t = (level - z00[m]) / (z10[m] - z00[m])
                 return X0[m], Y0[m] + t * (Y1[m] - Y0[m])
 
-            for c, segs in _SEGMENTS.items():
+            for c, segs in _SEGMENTS:
                 m = case == c
                 if not m.any():
                     continue
