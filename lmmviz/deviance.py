@@ -391,7 +391,10 @@ class BatchDeviance:
         T = np.where(bad[:, None], np.maximum(np.nan_to_num(T), lower), T)
         out = np.empty(len(T))
         step = max(1, CHUNK_ELEMENTS // max(self.n_distinct, 1))
-        with _one_blas_thread(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # far out: inf
+        # threadpoolctl's set-up (0.3–3 ms) costs more than a small batch, whose products
+        # OpenBLAS runs on one thread anyway (a profiled map of the seed makes ~40 calls).
+        limit = _one_blas_thread() if len(T) * self.n_distinct >= CHUNK_ELEMENTS else nullcontext()
+        with limit, np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # far out: inf
             for s in range(0, len(T), step):
                 out[s:s + step] = self._chunk(T[s:s + step], fast)
                 if progress is not None:
