@@ -81,7 +81,8 @@ def test_batch_groups_with_the_same_design_share_work():
 
 def test_batch_against_exact_arithmetic(seed):
     """Far out (θ up to 1000), double precision loses digits in both the engine and the
-    batch; against 50-digit arithmetic the batch is as good as the engine."""
+    batch; against 50-digit arithmetic both keep the criterion to 1e-5 (the fit's fixed-order
+    sums are the more accurate: about half the batch's error)."""
     import mpmath as mp  # pinned in requirements.txt: missing, it fails rather than skips
     mp.mp.dps = 50
     fr = seed.frame
@@ -115,8 +116,8 @@ def test_batch_against_exact_arithmetic(seed):
     ex = np.array([exact(t) for t in T])
     err_batch = np.abs(bd(T) - ex)
     err_engine = np.abs(_direct(f, T) - ex)
-    assert err_batch.max() < 1e-5 and err_engine.max() < 1e-4
-    assert err_batch.sum() <= 2 * err_engine.sum() + 1e-9
+    assert err_batch.max() < 1e-5 and err_engine.max() < 1e-5
+    assert err_engine.sum() <= err_batch.sum()
 
 
 # --------------------------------------------------------------------------- coordinates

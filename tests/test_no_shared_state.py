@@ -29,9 +29,6 @@ ALLOWED = {
     # the registry is filled at import (lme4opt puts its twins first), then read only
     # through REGISTRY, a MappingProxyType of it
     ("optimizers.py", "_REGISTRY"),
-    # constant tables in modules being split on other branches (issue 12, parts 1, 3, 4);
-    # to be made read-only there
-    ("landscape.py", "_SEGMENTS"),
 }
 
 
