@@ -35,9 +35,9 @@ def log(x: float) -> float:
 
 
 def sum_log(x: np.ndarray) -> float:
-    """Σ log xᵢ for positive xᵢ: the product, kept in range by splitting off exponents (frexp and
-    × are exact or correctly rounded everywhere), then one logarithm. Relative error of the
-    product about n·2⁻⁵³, as for a sum of n logarithms."""
+    """Σ log xᵢ for positive xᵢ: the product, kept in range by splitting off exponents (frexp is
+    exact; products of 64 mantissas in [½, 1) cannot underflow), then one logarithm. Relative
+    error of the product about n·2⁻⁵³, as for a sum of n logarithms."""
     m, e = np.frexp(np.asarray(x, dtype=float).ravel())
     if m.size == 0:
         return 0.0
@@ -45,19 +45,25 @@ def sum_log(x: np.ndarray) -> float:
         return -math.inf if (m >= 0.0).all() else math.nan
     exponent = int(e.sum())
     while m.size > 1:
-        if m.size % 2:
-            m = np.append(m, 1.0)
-        m, e = np.frexp(m[0::2] * m[1::2])
+        pad = -m.size % _CHUNK
+        if pad:
+            m = np.concatenate([m, np.ones(pad)])
+        m, e = np.frexp(m.reshape(-1, _CHUNK).prod(axis=1))
         exponent += int(e.sum())
     return exponent * _LN2 + log(float(m[0]))
 
 
+_CHUNK = 64
+
+
 def gram(*blocks: np.ndarray) -> np.ndarray:
-    """Σ over blocks and rows of bᵀb for (G × k) blocks, summed in a fixed order (a BLAS product
-    sums in an order that depends on the CPU's kernel)."""
+    """Σ over blocks and rows of bᵀb for (G × k) blocks, each entry a pairwise sum over the
+    G rows in numpy's fixed order (a BLAS product sums in an order that depends on the CPU's
+    kernel)."""
     out = None
     for b in blocks:
-        g = (b[:, :, None] * b[:, None, :]).sum(axis=0)
+        bt = np.ascontiguousarray(np.asarray(b, dtype=float).T)
+        g = (bt[:, None, :] * bt[None, :, :]).sum(axis=-1)
         out = g if out is None else out + g
     return out
 
