@@ -139,8 +139,10 @@ def _settle_on_tab_change(name: str) -> None:
     change of tab, wait a moment in small steps, each an st call at which Streamlit ends this run if
     a newer one is waiting: a keyboard user passing Compare or Landscape does not pay for their work."""
     shown = st.session_state.get(SHOWN_TAB_KEY)
+    # on every run, not only after a change: an element that comes and goes would shift the
+    # tab's elements, and an expander that moves loses its open state
+    slot = st.empty()
     if shown is not None and shown != name:
-        slot = st.empty()
         for _ in range(6):
             time.sleep(SETTLE_SECONDS / 6)
             slot.empty()
