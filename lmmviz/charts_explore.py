@@ -70,7 +70,7 @@ def _fmt(v: float, digits: int = 4) -> str:
 # --------------------------------------------------------------------------- compare
 
 
-def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) -> alt.VConcatChart:
+def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 180) -> alt.VConcatChart:
     """Criterion and x slope by optimizer, one row per optimizer in the comparison's order
     (lme4's twins as in allFit, then lmmviz's optimizers), coloured by the optimum it
     reached (``landscape.comparison_frame`` output). Shapes mark the verdict; a run
@@ -80,7 +80,8 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) ->
     disagreement.
 
     The two panels are stacked and the legends sit below them, so the chart is as
-    narrow as one panel and fits a phone's screen (390 px)."""
+    narrow as one panel and fits a phone's screen (390 px): the nloptwrap twins' labels drop
+    NLopt's "NLOPT_LN_" prefix (the tooltip has the full name)."""
     fr = frame.sort_values("order", kind="stable") if "order" in frame else frame.copy()
     ok = np.isfinite(fr["criterion"].astype(float)) if "criterion" in fr else np.zeros(len(fr), bool)
     order = list(fr["optimizer"])
@@ -97,7 +98,7 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) ->
     ]
     height = max(120, 24 * len(order))
     yaxis = alt.Y("optimizer:N", sort=order, scale=alt.Scale(domain=order), title=None,
-                  axis=alt.Axis(labelLimit=260))
+                  axis=alt.Axis(labelLimit=170, labelExpr="replace(datum.label, 'NLOPT_LN_', '')"))
     base = alt.Chart(done).encode(
         y=yaxis,
         color=alt.Color("optimum_label:N", scale=colors, title="optimum reached",
@@ -111,7 +112,7 @@ def compare_dotplot(frame: pd.DataFrame, x_name: str = "x", width: int = 220) ->
     cscale = alt.Scale(zero=False, padding=12)
     if len(labels) == 1:  # all agree: no zoom onto their last digits
         cscale = alt.Scale(zero=False, nice=False, domain=[float(crits.min()) - 1.0, float(crits.max()) + 1.0])
-    cx = alt.X("criterion:Q", scale=cscale, title="REML criterion / −2 log-lik (lower is better)")
+    cx = alt.X("criterion:Q", scale=cscale, title="criterion (lower is better)")
     crit = base.mark_point(filled=True, size=110).encode(x=cx)
     layers = [crit.add_params(pick)]
     if len(missing):  # a run without a result keeps its row, with the reason (full text in the tooltip)

@@ -85,6 +85,19 @@ def test_compare_dotplot(cmp_slope):
     assert {v["optimizer"] for v in values} == set(frame["optimizer"])
 
 
+def test_compare_dotplot_drawn_fits_a_phone(cmp_slope):
+    """Rendered by Vega (vl-convert), the whole chart, labels and legends included, fits the
+    358 px of a 390 px phone's main column, so no optimum is cut off at the right edge."""
+    import re
+
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(C.compare_dotplot(L.comparison_frame(cmp_slope), "dosage").to_dict())
+    width = float(re.search(r'<svg[^>]*\bwidth="([0-9.]+)"', svg).group(1))
+    assert 300 < width <= 358, width
+    assert "lme4:nloptwrap.NELDERMEAD" in svg and "101.34 (slope +7.204)" in svg
+
+
 def test_compare_dotplot_keeps_failed_runs_with_their_reason(cmp_slope):
     frame = L.comparison_frame(cmp_slope).copy()
     i = frame.index[frame["optimizer"] == "pybobyqa"][0]
