@@ -107,8 +107,10 @@ class GroupSums:
         return float(np.log10(max(ratios)))
 
     def frame(self) -> pd.DataFrame:
-        """One row per group: group, then :data:`SUM_COLUMNS` (n as an integer)."""
-        out = pd.DataFrame({"group": self.labels.astype(str)})
+        """One row per group: the label (in a column named as the group variable), then
+        :data:`SUM_COLUMNS` (n as an integer)."""
+        label = self.names.get("group", "group")
+        out = pd.DataFrame({label if label not in SUM_COLUMNS else "group": self.labels.astype(str)})
         for name in SUM_COLUMNS:
             out[name] = getattr(self, name)
         out["n"] = self.n.astype(np.int64)

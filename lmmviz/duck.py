@@ -24,7 +24,7 @@ SUMS_SQL = """
 WITH shift AS (
   SELECT g, avg(x) AS shift_x, avg(y) AS shift_y FROM usable GROUP BY g
 )
-SELECT g AS "group", count(*) AS n, shift_x, shift_y,
+SELECT g, count(*) AS n, shift_x, shift_y,
        sum(x - shift_x) AS sum_x, sum(y - shift_y) AS sum_y,
        sum((x - shift_x) * (x - shift_x)) AS sum_xx,
        sum((x - shift_x) * (y - shift_y)) AS sum_xy,
@@ -151,7 +151,7 @@ def duckdb_sums(path: str | Path, y: str | None = None, x: str | None = None,
         names = _rows_view(con, str(path), y, x, group)
         dropped = _checks(con, names)
         frame = con.execute(SUMS_SQL).df()
-    sums = load_stats(frame.loc[:, ["group", *SUM_COLUMNS]], **names)
+    sums = load_stats(frame.loc[:, ["g", *SUM_COLUMNS]].rename(columns={"g": "group"}), **names)
     return replace(sums, dropped=dropped)
 
 

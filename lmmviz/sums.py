@@ -32,9 +32,9 @@ def data_sums(data: Data) -> GroupSums:
 
 
 def group_stats(data: Data) -> pd.DataFrame:
-    """One row per group: group, n, shift_x, shift_y, sum_x, sum_y, sum_xx, sum_xy, sum_yy
-    (sums of x − shift_x and y − shift_y; the shifts are the group means). ``attrs`` hold
-    the column names of y, x and group."""
+    """One row per group: the label (in a column named as the group variable), n, shift_x,
+    shift_y, sum_x, sum_y, sum_xx, sum_xy, sum_yy (sums of x − shift_x and y − shift_y; the
+    shifts are the group means). ``attrs`` hold the column names of y, x and group."""
     return data_sums(data).frame()
 
 
@@ -55,7 +55,7 @@ def _read(source: str | Path) -> pd.DataFrame:
     try:
         if str(source).lower().endswith(PARQUET):
             return pd.read_parquet(source)
-        return pd.read_csv(source, dtype={"group": str}, keep_default_na=False)
+        return pd.read_csv(source, dtype=str, keep_default_na=False)  # to_numeric reads floats exactly
     except FileNotFoundError:
         raise DataError(f"no such file: {source}") from None
     except (OSError, ValueError) as err:
@@ -66,22 +66,25 @@ def load_stats(source: str | Path | pd.DataFrame, y: str | None = None, x: str |
                group: str | None = None) -> GroupSums:
     """Per-group sums from a file or frame, checked, in R's level order.
 
-    Columns: group, n, sum_x, sum_y, sum_xx, sum_xy, sum_yy, and optionally shift_x and
+    Columns: the group labels (named ``group``, or as the group variable, or the one column
+    that is not a sum), n, sum_x, sum_y, sum_xx, sum_xy, sum_yy, and optionally shift_x and
     shift_y (0 when absent: plain sums of x and y). ``y``, ``x`` and ``group`` name the
-    variables in the formula (default: the names stored with the file, else y, x, group).
+    variables in the formula (default: the names stored with a Parquet file, else y, x and
+    the label column's name).
     """
     frame = source if isinstance(source, pd.DataFrame) else _read(source)
     stored = dict(frame.attrs)
+    label = _label_column(frame, group)
     names = {"y": y or stored.get("y", "y"), "x": x or stored.get("x", "x"),
-             "group": group or stored.get("group", "group")}
-    missing = [c for c in ("group", *SUM_COLUMNS) if c not in frame.columns and not c.startswith("shift")]
+             "group": group or stored.get("group", label)}
+    missing = [c for c in SUM_COLUMNS if c not in frame.columns and not c.startswith("shift")]
     if missing:
         raise DataError(f"the statistics have no column {', '.join(map(shown, missing))}: they need "
-                        f"group, {', '.join(c for c in SUM_COLUMNS if not c.startswith('shift'))} "
+                        f"the group labels, {', '.join(c for c in SUM_COLUMNS if not c.startswith('shift'))} "
                         "(shift_x and shift_y optional)")
     if len(frame) == 0:
         raise DataError("the statistics have no rows")
-    labels = _labels(frame["group"])
+    labels = _labels(frame[label])
     cols = {c: _finite(frame, c, labels) if c in frame.columns else np.zeros(len(frame)) for c in SUM_COLUMNS}
     _check_counts(cols["n"], labels)
     codes, ordered = level_codes(labels)
@@ -89,6 +92,17 @@ def load_stats(source: str | Path | pd.DataFrame, y: str | None = None, x: str |
     sums = GroupSums(labels=ordered, names=names, **{c: v[order] for c, v in cols.items()})
     _check_consistent(sums)
     return sums
+
+
+def _label_column(frame: pd.DataFrame, group: str | None) -> str:
+    for name in (group, "group"):
+        if name is not None and name in frame.columns:
+            return name
+    others = [c for c in frame.columns if c not in SUM_COLUMNS]
+    if len(others) != 1:
+        raise DataError("cannot tell which column of the statistics holds the group labels: "
+                        "name it group, or give its name as the group column")
+    return str(others[0])
 
 
 def _labels(raw: pd.Series) -> np.ndarray:
