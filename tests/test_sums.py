@@ -10,8 +10,10 @@ tests allow 1e-10 relative, the promise in docs/big-data.md).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -155,3 +157,30 @@ def test_cli_stats_then_fit_from_stats_and_duckdb(sleep_far, tmp_path):
         _close(got["theta"], direct.theta)
     p = _cli("fit", str(tmp_path / "s.csv"), "--from-stats", "--engine", "duckdb")
     assert p.returncode == 2 and p.stderr.startswith(b"error: --from-stats reads the sums")
+
+
+def _page_sql() -> list[str]:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "big-data.md").read_text(encoding="utf-8")
+    return re.findall(r"```sql\n(.*?)```", text, flags=re.S)
+
+
+def test_the_pages_sql_runs_in_duckdb_and_fits_as_the_rows(sleep_far):
+    """docs/big-data.md's two queries, as printed, on sleepstudy with y ≈ 1e6."""
+    import duckdb
+
+    root, data, _ = sleep_far
+    direct = lmmviz.fit(data, "intercept")
+    shifted, plain = _page_sql()
+    with duckdb.connect() as con:
+        con.execute(f"CREATE VIEW data AS SELECT Subject AS subject_id, Days AS dosage, Reaction AS pain "
+                    f"FROM read_parquet('{root / 'far.parquet'}')")
+        frames = [con.execute(sql).df() for sql in (shifted, plain)]
+    fits = []
+    for frame in frames:
+        sums = load_stats(frame, y="Reaction", x="Days", group="subject_id")
+        fits.append(lmmviz.fit(sums, "intercept"))
+        assert (sums.n_obs, sums.n_groups) == (180, 18)
+    _close(fits[0].criterion, direct.criterion)
+    _close(fits[0].theta, direct.theta)
+    _close(fits[0].beta, direct.beta)
+    assert precision_notes(load_stats(frames[1])) and fits[1].criterion == pytest.approx(direct.criterion, rel=1e-6)
