@@ -13,7 +13,9 @@ from types import MappingProxyType
 _EXPORTS = MappingProxyType({
     "data": ("Data", "DataError", "load", "prepare", "read_table", "seed", "frame_to_data"),
     "simulator": ("PRESET_LABELS", "PRESETS", "SimulationSettings", "simulate"),
-    "design": ("Design", "make_design"),
+    "design": ("Design", "GroupSums", "make_design", "make_design_from_stats"),
+    "sums": ("group_stats", "load_stats", "write_stats"),
+    "duck": ("duckdb_sums",),
     "deviance": ("make_deviance", "solve"),
     "fitting": ("anova", "compare", "fit", "fit_at", "optimize", "make_fit"),
     "models": ("MODELS",),
@@ -31,7 +33,7 @@ __version__ = "0.1.0"
 _SUBMODULES = frozenset({
     "cli", "errors", "readers", "data", "simulator", "design", "numerics", "deviance", "fitting", "models",
     "optimizers", "reference", "report", "results", "rformat", "theta", "landscape", "tour", "charts",
-    "charts_explore", "share", "codegen", "palette",
+    "charts_explore", "share", "codegen", "palette", "sums", "duck",
 })
 
 

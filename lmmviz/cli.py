@@ -1,4 +1,4 @@
-"""``python -m lmmviz`` / ``lmmviz``: fit, compare, list optimizers, simulate.
+"""``python -m lmmviz`` / ``lmmviz``: fit, compare, list optimizers, simulate, per-group sums.
 
 Heavy libraries are imported inside the commands so that ``--help`` is instant.
 Exit status: 0 on success, 2 with one ``error: …`` line on bad input, 1 with one
@@ -75,8 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(f)
     f.add_argument("--optimizer", default="robust",
                    help="robust (default) or a name from `lmmviz optimizers`, e.g. lme4:bobyqa (lme4's own, as a twin)")
+    _scale_args(f)
     c = sub.add_parser("compare", help="fit with every optimizer from the same start (like lme4's allFit)")
     _data_args(c)
+    _scale_args(c)
     sub.add_parser("optimizers", help="list the optimizers with library and algorithm")
     s = sub.add_parser("simulate", help="simulate Simpson's-paradox data")
     from_defaults = _simulation_defaults()
@@ -85,7 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", help="start from a named preset (classic, no_confounding, few_subjects, "
                                      "many_subjects, varying_slopes, singular)")
     s.add_argument("--out", required=True, help="output CSV path, or - for standard output")
+    t = sub.add_parser("stats", help="write the per-group sums a fit needs (one row per group)")
+    t.add_argument("data", help="CSV or TSV file (gzip allowed), Parquet with --engine duckdb, or - for standard input")
+    for role in ("y", "x", "group"):
+        t.add_argument(f"--{role}", help=f"{role} column (guessed if omitted)")
+    t.add_argument("--engine", choices=ENGINES, default="memory", help="memory (default) or duckdb (embedded)")
+    t.add_argument("--out", required=True, help="output path: .parquet/.pq for Parquet, else CSV; - for standard output")
     return parser
+
+
+ENGINES = ("memory", "duckdb")
+
+
+def _scale_args(p: argparse.ArgumentParser) -> None:
+    """Options for data beyond memory (docs/big-data.md)."""
+    p.add_argument("--from-stats", action="store_true",
+                   help="DATA holds per-group sums (from `lmmviz stats` or SQL), not rows")
+    p.add_argument("--engine", choices=ENGINES, default="memory",
+                   help="read DATA in memory (default) or with DuckDB (CSV or Parquet; the sums come from SQL)")
 
 
 def _simulation_defaults() -> dict:
@@ -105,9 +124,44 @@ def _simulation_defaults() -> dict:
 
 
 def _load(args):
+    """Validated rows, or per-group sums (``--from-stats``, ``--engine duckdb``), which ``fit`` takes alike."""
+    if getattr(args, "from_stats", False) or getattr(args, "engine", "memory") == "duckdb":
+        return _load_sums(args)
     from .data import load
 
     return load(args.data, y=args.y, x=args.x, group=args.group)
+
+
+def _load_sums(args):
+    from .sums import load_stats, precision_notes
+
+    if getattr(args, "from_stats", False):
+        if args.engine == "duckdb":
+            raise ValueError("--from-stats reads the sums themselves: leave out --engine duckdb")
+        sums = load_stats(args.data, y=args.y, x=args.x, group=args.group)
+    elif args.engine == "duckdb":
+        from .duck import duckdb_sums
+
+        sums = duckdb_sums(args.data, y=args.y, x=args.x, group=args.group)
+    else:
+        from .sums import data_sums
+
+        sums = data_sums(_load(args))
+    for note in precision_notes(sums):
+        print(f"note: {note}", file=sys.stderr)
+    return sums
+
+
+def cmd_stats(args) -> int:
+    from .sums import write_stats
+
+    sums = _load_sums(args)
+    if args.out == "-":
+        sums.frame().to_csv(sys.stdout, index=False)
+    else:
+        write_stats(sums, args.out)
+        print(f"wrote {sums.n_groups} groups ({sums.n_obs} rows) to {args.out}", file=sys.stderr)
+    return 0
 
 
 def _settings(args):
@@ -219,7 +273,8 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-COMMANDS = MappingProxyType({"fit": cmd_fit, "compare": cmd_compare, "optimizers": cmd_optimizers, "simulate": cmd_simulate})
+COMMANDS = MappingProxyType({"fit": cmd_fit, "compare": cmd_compare, "optimizers": cmd_optimizers, "simulate": cmd_simulate,
+                            "stats": cmd_stats})
 
 
 def main(argv=None) -> int:

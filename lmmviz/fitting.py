@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Data, DataError
-from .design import Design, derive_design, make_design
+from .design import Design, GroupSums, derive_design, make_design, make_design_from_stats
 from .deviance import Deviance, internal_lambda, lambda_matrix, make_deviance, solve, theta_from_internal
 from .lme4opt import PREFIX as LME4_PREFIX
 from .optimizers import (
@@ -302,9 +302,9 @@ def _varcorr(design: Design, theta, sigma: float) -> tuple[VarCorrRow, ...]:
     return tuple(rows)
 
 
-def _group_lines(design: Design, sol) -> tuple[pd.DataFrame, np.ndarray]:
+def _group_lines(design: Design, sol) -> tuple[pd.DataFrame, np.ndarray | None]:
     """(ranef, fitted): each group's conditional modes with their SDs and its fitted line
-    y = a_g + b_g·x, and the rows' fitted values."""
+    y = a_g + b_g·x (group sums suffice), and the rows' fitted values (None without the rows)."""
     spec, st, b = design.spec, design.stats, sol.b
     if spec.within_between:
         line_a = sol.beta[0] + b[:, 0] + (sol.beta[2] - sol.beta[1]) * st.mx
@@ -322,6 +322,8 @@ def _group_lines(design: Design, sol) -> tuple[pd.DataFrame, np.ndarray]:
     ranef["line_intercept"] = line_a
     ranef["line_slope"] = line_b
     ranef["n"] = st.n.astype(int)
+    if design.x is None:
+        return ranef, None
     return ranef, line_a[st.codes] + line_b[st.codes] * design.x
 
 
@@ -351,7 +353,7 @@ def make_fit(
     se = np.sqrt(np.diag(vcov))
     st = design.stats
     ranef, fitted = _group_lines(design, sol)
-    residuals = design.y - fitted
+    residuals = None if fitted is None else design.y - fitted
     varcorr = _varcorr(design, theta, sol.sigma)
     converged = bool(optsum.converged and not any("failed" in w for w in warnings))
     fit = Fit(
@@ -395,9 +397,11 @@ def make_fit(
 # --------------------------------------------------------------------------- public API
 
 
-def _as_design(data: Data | Design, model: str) -> tuple[Design, int]:
+def _as_design(data: Data | Design | GroupSums, model: str) -> tuple[Design, int]:
     if isinstance(data, Design):
         return data, 0
+    if isinstance(data, GroupSums):
+        return make_design_from_stats(data, model), data.dropped_rows
     return make_design(data, model), data.dropped_rows
 
 

@@ -11,6 +11,8 @@ from .results import Anova, Diagnostic, Fit
 from .rformat import abbreviate, format_r, print_matrix, print_named, zapsmall
 
 DIGITS = 4  # print.summary.merMod: max(3, getOption("digits") - 3)
+# A fit from per-group sums has everything but the rows' residuals (their quantiles need the rows).
+NO_ROWS = "not available from per-group statistics (their quantiles need the rows)"
 
 
 def summary_text(fit: Fit, data_name: str = "data") -> str:
@@ -34,9 +36,12 @@ def summary_text(fit: Fit, data_name: str = "data") -> str:
         cells = format_r(vals, 7) + [str(fit.n_obs - fit.npar)]
         out.extend(print_named(cells, ["AIC", "BIC", "logLik", "deviance", "df.resid"]))
     out.append("")
-    out.append("Scaled residuals: ")
-    q = np.quantile(fit.residuals / fit.sigma, [0, 0.25, 0.5, 0.75, 1.0])
-    out.extend(print_named(format_r(zapsmall(q, DIGITS + 1), DIGITS), ["Min", "1Q", "Median", "3Q", "Max"]))
+    if fit.residuals is None:
+        out.append(f"Scaled residuals: {NO_ROWS}")
+    else:
+        out.append("Scaled residuals: ")
+        q = np.quantile(fit.residuals / fit.sigma, [0, 0.25, 0.5, 0.75, 1.0])
+        out.extend(print_named(format_r(zapsmall(q, DIGITS + 1), DIGITS), ["Min", "1Q", "Median", "3Q", "Max"]))
     out.append("")
     out.append("Random effects:")
     out.extend(_varcorr_lines(fit))

@@ -62,7 +62,8 @@ class Fit:
     column by column). ``ranef`` has one row per group: the conditional modes
     (BLUPs), their conditional SDs (``condsd_*``), and each group's fitted line
     (``line_intercept``, ``line_slope``). ``fitted`` and ``residuals`` follow the
-    rows of the data the fit was made from. ``runs`` holds every optimizer run the
+    rows of the data the fit was made from; they are None for a fit from per-group sums
+    (:func:`lmmviz.load_stats`), which has everything else. ``runs`` holds every optimizer run the
     fit made (several for the robust default), ``optsum`` the one that won.
     """
 
