@@ -13,17 +13,19 @@ from .rformat import abbreviate, format_r, print_matrix, print_named, zapsmall
 DIGITS = 4  # print.summary.merMod: max(3, getOption("digits") - 3)
 
 
-def summary_text(fit: Fit, data_name: str = "data") -> str:
-    """``print(summary(m))`` of lme4 1.1, line for line.
+def summary_text(fit: Fit, data_name: str = "data", satterthwaite: bool = True) -> str:
+    """``print(summary(m))`` of lmerTest 3.1 (with ``satterthwaite``: t-tests on
+    Satterthwaite's df, as when lmerTest is loaded) or of lme4 1.1, line for line.
 
     The last block names the optimizer that ran (lmmviz's name for it), where
     lme4 prints its own optimizer name.
     """
     out: list[str] = []
-    if fit.reml:
-        out.append("Linear mixed model fit by REML ['lmerMod']")
+    title = "Linear mixed model fit by " + ("REML" if fit.reml else "maximum likelihood ")
+    if satterthwaite:
+        out.append(f"{title}. t-tests use Satterthwaite's method ['lmerModLmerTest']")
     else:
-        out.append("Linear mixed model fit by maximum likelihood  ['lmerMod']")
+        out.append(f"{title} ['lmerMod']")
     out.append(f"Formula: {fit.formula}")
     out.append(f"   Data: {data_name}")
     out.append("")
@@ -43,7 +45,7 @@ def summary_text(fit: Fit, data_name: str = "data") -> str:
     out.append(f"Number of obs: {fit.n_obs}, groups:  {fit.names['group']}, {fit.n_groups}")
     out.append("")
     out.append("Fixed effects:")
-    out.extend(_coef_lines(fit))
+    out.extend(_coef_lines(fit, satterthwaite))
     p = len(fit.beta)
     if p > 1:
         out.append("")
@@ -99,17 +101,59 @@ def _varcorr_lines(fit: Fit) -> list[str]:
     return print_matrix(cells, colnames, [""] * len(cells))
 
 
-def _coef_lines(fit: Fit) -> list[str]:
+def _coef_lines(fit: Fit, satterthwaite: bool) -> list[str]:
+    """R's ``printCoefmat``: estimate, SE (and lmerTest's df) rounded together, then t and
+    lmerTest's p-value with significance stars."""
     est, se = np.asarray(fit.beta), np.asarray(fit.se)
-    coef_se = np.concatenate([est, se])
+    cols = [est, se, np.asarray(fit.df, float)] if satterthwaite else [est, se]
+    coef_se = np.concatenate(cols)
     acs = np.abs(coef_se[np.isfinite(coef_se) & (coef_se != 0)])
     digmin = 1 + np.floor(np.log10([acs.min(), acs.max()])) if acs.size else np.zeros(2)
     dec = int(max(1, *(DIGITS - digmin)))
     formatted = format_r(np.round(coef_se, dec), DIGITS)
     p = len(est)
     tv = format_r(np.round(est / se, max(1, min(5, DIGITS - 1))), DIGITS)
-    cells = [[formatted[i], formatted[p + i], tv[i]] for i in range(p)]
-    return print_matrix(cells, ["Estimate", "Std. Error", "t value"], list(fit.fixef_names), right=True)
+    cells = [[formatted[k * p + i] for k in range(len(cols))] + [tv[i]] for i in range(p)]
+    names = ["Estimate", "Std. Error", "df", "t value"] if satterthwaite else ["Estimate", "Std. Error", "t value"]
+    if not satterthwaite:
+        return print_matrix(cells, names, list(fit.fixef_names), right=True)
+    pv = fit.p_value
+    for row, text in zip(cells, format_pval(pv, max(1, min(5, DIGITS - 1)))):
+        row.append(text)
+    names.append("Pr(>|t|)")
+    if not np.any(pv < 0.1):
+        return print_matrix(cells, names, list(fit.fixef_names), right=True)
+    stars = [_stars(v) or " " for v in pv]
+    width = max(len(s) for s in stars)
+    for row, star in zip(cells, stars):
+        row.append(star.ljust(width))
+    return print_matrix(cells, names + [""], list(fit.fixef_names), right=True) + [
+        "---", "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1"]
+
+
+def format_pval(pv, digits: int, eps: float = float(np.finfo(float).eps)) -> list[str]:
+    """R's ``format.pval``: p-values below eps as "<2e-16", the others formatted together
+    (fixed notation where ≥ 1e-3, R's choice for the rest)."""
+    pv = np.asarray(pv, float)
+    out = ["NA"] * len(pv)
+    small = [i for i, v in enumerate(pv) if v < eps]
+    for part in ([i for i, v in enumerate(pv) if v >= eps and (v == 0 or math.floor(math.log10(v)) >= -3)],
+                 [i for i, v in enumerate(pv) if eps <= v and v != 0 and math.floor(math.log10(v)) < -3]):
+        for i, text in zip(part, format_r(pv[part], digits) if part else []):
+            out[i] = text
+    if small:
+        d, sep = max(1, digits - 2), ""
+        rest = [out[i] for i in range(len(pv)) if i not in small and math.isfinite(pv[i])]
+        if rest:
+            nc = max(len(r) for r in rest)
+            if d > 1 and d + 6 > nc:
+                d = max(1, nc - 7)
+            sep = "" if d == 1 and nc <= 6 else " "
+        elif d != 1:
+            sep = " "
+        for i in small:
+            out[i] = f"<{sep}{format_r([eps], d)[0]}"
+    return out
 
 
 # --------------------------------------------------------------------------- anova
