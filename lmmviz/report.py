@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .inference import Confint
 from .optimizers import ROBUST
 from .results import Anova, Diagnostic, Fit
 from .rformat import abbreviate, format_r, print_matrix, print_named, zapsmall
@@ -154,6 +155,15 @@ def format_pval(pv, digits: int, eps: float = float(np.finfo(float).eps)) -> lis
         for i in small:
             out[i] = f"<{sep}{format_r([eps], d)[0]}"
     return out
+
+
+def confint_text(ci: Confint) -> str:
+    """R's print of ``confint(m, parm = "beta_")``, headed by the method."""
+    lo, up = (format_r(v, 7) for v in (ci.lower, ci.upper))
+    tail = (1.0 - ci.level) / 2.0
+    cols = [f"{format_r([100 * p], 3)[0].strip()} %" for p in (tail, 1.0 - tail)]
+    lines = print_matrix([[a, b] for a, b in zip(lo, up)], cols, list(ci.names), right=True)
+    return "\n".join([f"Confidence intervals ({ci.method}):"] + lines)
 
 
 # --------------------------------------------------------------------------- anova
