@@ -216,6 +216,21 @@ def plain_number(v: float, digits: int = 2, sign: bool = False) -> str:
     return ("\u2212" if v < 0 else "+" if sign else "") + s
 
 
+def slope_inference(fit: Fit, ci: Confint, unit: str = "group") -> str:
+    """The slope with its interval, df and p-value in words a student reads (the within
+    slope of the within-between model): "slope −8.215, 95% CI −11.40 to −5.02 (profile);
+    with only 3 subjects, df = 2.0, p = 0.028: the interval lies below 0"."""
+    j = 1
+    lo, up = ci.lower[j], ci.upper[j]
+    level = f"{100 * ci.level:g}%"
+    few = f"with only {fit.n_groups} {unit}s, " if fit.n_groups < FEW_GROUPS_WORDS else ""
+    p = float(fit.p_value[j])
+    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+    where = ("lies below 0" if up < 0 else "lies above 0" if lo > 0 else "includes 0: the sign is not settled")
+    return (f"slope {plain_number(fit.slope, 3)}, {level} CI {plain_number(lo)} to {plain_number(up)} "
+            f"({ci.method}); {few}df = {fit.df[j]:.1f}, {p_text}: the interval {where}")
+
+
 def stop_reason(returnvalue: str) -> str:
     """Why an optimizer stopped, in words: its budget, its clock, or its own message."""
     low = (returnvalue or "").lower()
