@@ -21,6 +21,7 @@ _EXPORTS = MappingProxyType({
     "models": ("MODELS",),
     "optimizers": ("REGISTRY", "ROBUST", "OptimizerSettings", "OptSummary", "optimizer_names",
                    "optimizer_label"),
+    "inference": ("Confint", "confint"),
     "reference": ("pooled_ols", "per_group_ols"),
     "report": ("anova_text", "summary_text"),
     "results": ("Anova", "Comparison", "Diagnostic", "Fit"),
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 
 
 _SUBMODULES = frozenset({
-    "cli", "errors", "readers", "data", "simulator", "design", "numerics", "deviance", "fitting", "models",
+    "cli", "errors", "inference", "readers", "data", "simulator", "design", "numerics", "deviance", "fitting", "models",
     "optimizers", "reference", "report", "results", "rformat", "theta", "landscape", "tour", "charts",
     "charts_explore", "share", "codegen", "palette", "sums", "duck",
 })

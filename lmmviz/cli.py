@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--optimizer", default="robust",
                    help="robust (default) or a name from `lmmviz optimizers`, e.g. lme4:bobyqa (lme4's own, as a twin)")
     _scale_args(f)
+    f.add_argument("--confint", choices=("wald", "profile"),
+                   help="confidence intervals of the fixed effects, as lme4's confint(method=)")
+    f.add_argument("--level", type=float, default=0.95, help="confidence level of --confint (default 0.95)")
     c = sub.add_parser("compare", help="fit with every optimizer from the same start (like lme4's allFit)")
     _data_args(c)
     _scale_args(c)
@@ -190,15 +193,21 @@ def _settings(args):
 
 def cmd_fit(args) -> int:
     from .fitting import fit
-    from .report import diagnostic_parts, summary_text
+    from .inference import confint
+    from .report import confint_text, diagnostic_parts, summary_text
 
     data = _load(args)
+    if not 0 < args.level < 1:
+        raise ValueError("--level must be between 0 and 1")
     result = fit(data, args.model, settings=_settings(args))
+    ci = confint(result, data, args.confint, args.level) if args.confint else None
     if args.json:
-        print(dumps(result.to_dict()))
+        print(dumps({**result.to_dict(), **(ci.to_dict() if ci else {})}))
     else:
         name = "stdin" if args.data == "-" else args.data
         print(summary_text(result, data_name=name))
+        if ci:
+            print(confint_text(ci))
         for d in result.diagnostics:
             if d.severity != "info":
                 what, why, todo = diagnostic_parts(d)

@@ -21,6 +21,7 @@ import pandas as pd
 from .data import Data, DataError
 from .design import Design, GroupSums, derive_design, make_design, make_design_from_stats
 from .deviance import Deviance, internal_lambda, lambda_matrix, make_deviance, solve, theta_from_internal
+from .inference import satterthwaite_df
 from .lme4opt import PREFIX as LME4_PREFIX
 from .optimizers import (
     REGISTRY, ROBUST, OptimizerFailed, OptimizerSettings, OptSummary, get_optimizer, optimizer_label,
@@ -356,6 +357,7 @@ def make_fit(
     residuals = None if fitted is None else design.y - fitted
     varcorr = _varcorr(design, theta, sol.sigma)
     converged = bool(optsum.converged and not any("failed" in w for w in warnings))
+    df = _satterthwaite(design, theta, sol.sigma, vcov, reml)
     fit = Fit(
         model=spec.name,
         formula=spec.formula(names["y"], names["x"], names["group"]),
@@ -388,10 +390,20 @@ def make_fit(
         hessian=H,
         optsum=optsum,
         runs=tuple(runs),
+        df=df,
     )
     from .report import diagnose  # report imports results only; kept lazy to avoid a cycle
 
     return replace(fit, diagnostics=tuple(diagnose(fit)))
+
+
+def _satterthwaite(design: Design, theta, sigma: float, vcov: np.ndarray, reml: bool) -> np.ndarray:
+    """lmerTest's df, or NaN where the model cannot be evaluated around θ (far out in θ)."""
+    try:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return satterthwaite_df(design, theta, sigma, vcov, reml)
+    except (FloatingPointError, np.linalg.LinAlgError, ValueError):
+        return np.full(design.p, np.nan)
 
 
 # --------------------------------------------------------------------------- public API

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .inference import Confint
 from .optimizers import ROBUST
 from .results import Anova, Diagnostic, Fit
 from .rformat import abbreviate, format_r, print_matrix, print_named, zapsmall
@@ -15,17 +16,19 @@ DIGITS = 4  # print.summary.merMod: max(3, getOption("digits") - 3)
 NO_ROWS = "not available from per-group statistics (their quantiles need the rows)"
 
 
-def summary_text(fit: Fit, data_name: str = "data") -> str:
-    """``print(summary(m))`` of lme4 1.1, line for line.
+def summary_text(fit: Fit, data_name: str = "data", satterthwaite: bool = True) -> str:
+    """``print(summary(m))`` of lmerTest 3.1 (with ``satterthwaite``: t-tests on
+    Satterthwaite's df, as when lmerTest is loaded) or of lme4 1.1, line for line.
 
     The last block names the optimizer that ran (lmmviz's name for it), where
     lme4 prints its own optimizer name.
     """
     out: list[str] = []
-    if fit.reml:
-        out.append("Linear mixed model fit by REML ['lmerMod']")
+    title = "Linear mixed model fit by " + ("REML" if fit.reml else "maximum likelihood ")
+    if satterthwaite:
+        out.append(f"{title}. t-tests use Satterthwaite's method ['lmerModLmerTest']")
     else:
-        out.append("Linear mixed model fit by maximum likelihood  ['lmerMod']")
+        out.append(f"{title} ['lmerMod']")
     out.append(f"Formula: {fit.formula}")
     out.append(f"   Data: {data_name}")
     out.append("")
@@ -48,7 +51,7 @@ def summary_text(fit: Fit, data_name: str = "data") -> str:
     out.append(f"Number of obs: {fit.n_obs}, groups:  {fit.names['group']}, {fit.n_groups}")
     out.append("")
     out.append("Fixed effects:")
-    out.extend(_coef_lines(fit))
+    out.extend(_coef_lines(fit, satterthwaite))
     p = len(fit.beta)
     if p > 1:
         out.append("")
@@ -104,17 +107,68 @@ def _varcorr_lines(fit: Fit) -> list[str]:
     return print_matrix(cells, colnames, [""] * len(cells))
 
 
-def _coef_lines(fit: Fit) -> list[str]:
+def _coef_lines(fit: Fit, satterthwaite: bool) -> list[str]:
+    """R's ``printCoefmat``: estimate, SE (and lmerTest's df) rounded together, then t and
+    lmerTest's p-value with significance stars."""
     est, se = np.asarray(fit.beta), np.asarray(fit.se)
-    coef_se = np.concatenate([est, se])
+    cols = [est, se, np.asarray(fit.df, float)] if satterthwaite else [est, se]
+    coef_se = np.concatenate(cols)
     acs = np.abs(coef_se[np.isfinite(coef_se) & (coef_se != 0)])
     digmin = 1 + np.floor(np.log10([acs.min(), acs.max()])) if acs.size else np.zeros(2)
     dec = int(max(1, *(DIGITS - digmin)))
     formatted = format_r(np.round(coef_se, dec), DIGITS)
     p = len(est)
     tv = format_r(np.round(est / se, max(1, min(5, DIGITS - 1))), DIGITS)
-    cells = [[formatted[i], formatted[p + i], tv[i]] for i in range(p)]
-    return print_matrix(cells, ["Estimate", "Std. Error", "t value"], list(fit.fixef_names), right=True)
+    cells = [[formatted[k * p + i] for k in range(len(cols))] + [tv[i]] for i in range(p)]
+    names = ["Estimate", "Std. Error", "df", "t value"] if satterthwaite else ["Estimate", "Std. Error", "t value"]
+    if not satterthwaite:
+        return print_matrix(cells, names, list(fit.fixef_names), right=True)
+    pv = fit.p_value
+    for row, text in zip(cells, format_pval(pv, max(1, min(5, DIGITS - 1)))):
+        row.append(text)
+    names.append("Pr(>|t|)")
+    if not np.any(pv < 0.1):
+        return print_matrix(cells, names, list(fit.fixef_names), right=True)
+    stars = [_stars(v) or " " for v in pv]
+    width = max(len(s) for s in stars)
+    for row, star in zip(cells, stars):
+        row.append(star.ljust(width))
+    return print_matrix(cells, names + [""], list(fit.fixef_names), right=True) + [
+        "---", "Signif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1"]
+
+
+def format_pval(pv, digits: int, eps: float = float(np.finfo(float).eps)) -> list[str]:
+    """R's ``format.pval``: p-values below eps as "<2e-16", the others formatted together
+    (fixed notation where ≥ 1e-3, R's choice for the rest)."""
+    pv = np.asarray(pv, float)
+    out = ["NA"] * len(pv)
+    small = [i for i, v in enumerate(pv) if v < eps]
+    for part in ([i for i, v in enumerate(pv) if v >= eps and (v == 0 or math.floor(math.log10(v)) >= -3)],
+                 [i for i, v in enumerate(pv) if eps <= v and v != 0 and math.floor(math.log10(v)) < -3]):
+        for i, text in zip(part, format_r(pv[part], digits) if part else []):
+            out[i] = text
+    if small:
+        d, sep = max(1, digits - 2), ""
+        rest = [out[i] for i in range(len(pv)) if i not in small and math.isfinite(pv[i])]
+        if rest:
+            nc = max(len(r) for r in rest)
+            if d > 1 and d + 6 > nc:
+                d = max(1, nc - 7)
+            sep = "" if d == 1 and nc <= 6 else " "
+        elif d != 1:
+            sep = " "
+        for i in small:
+            out[i] = f"<{sep}{format_r([eps], d)[0]}"
+    return out
+
+
+def confint_text(ci: Confint) -> str:
+    """R's print of ``confint(m, parm = "beta_")``, headed by the method."""
+    lo, up = (format_r(v, 7) for v in (ci.lower, ci.upper))
+    tail = (1.0 - ci.level) / 2.0
+    cols = [f"{format_r([100 * p], 3)[0].strip()} %" for p in (tail, 1.0 - tail)]
+    lines = print_matrix([[a, b] for a, b in zip(lo, up)], cols, list(ci.names), right=True)
+    return "\n".join([f"Confidence intervals ({ci.method}):"] + lines)
 
 
 # --------------------------------------------------------------------------- anova
@@ -165,6 +219,21 @@ def plain_number(v: float, digits: int = 2, sign: bool = False) -> str:
     if float(s.replace(",", "")) == 0:
         return s
     return ("\u2212" if v < 0 else "+" if sign else "") + s
+
+
+def slope_inference(fit: Fit, ci: Confint, unit: str = "group") -> str:
+    """The slope with its interval, df and p-value in words a student reads (the within
+    slope of the within-between model): "slope −8.215, 95% CI −11.40 to −5.02 (profile);
+    with only 3 subjects, df = 2.0, p = 0.028: the interval lies below 0"."""
+    j = 1
+    lo, up = ci.lower[j], ci.upper[j]
+    level = f"{100 * ci.level:g}%"
+    few = f"with only {fit.n_groups} {unit}s, " if fit.n_groups < FEW_GROUPS_WORDS else ""
+    p = float(fit.p_value[j])
+    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
+    where = ("lies below 0" if up < 0 else "lies above 0" if lo > 0 else "includes 0: the sign is not settled")
+    return (f"slope {plain_number(fit.slope, 3)}, {level} CI {plain_number(lo)} to {plain_number(up)} "
+            f"({ci.method}); {few}df = {fit.df[j]:.1f}, {p_text}: the interval {where}")
 
 
 def stop_reason(returnvalue: str) -> str:

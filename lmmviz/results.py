@@ -99,6 +99,8 @@ class Fit:
     hessian: np.ndarray = field(default=None, repr=False)
     optsum: OptSummary | None = field(default=None, repr=False)
     runs: tuple = field(default=(), repr=False)
+    # lmerTest's Satterthwaite denominator df, one per fixed effect (NaN where not computable)
+    df: np.ndarray = field(default=None, repr=False)
 
     # --------------------------------------------------------------- lme4-style accessors
     @property
@@ -112,6 +114,13 @@ class Fit:
     @property
     def tvalue(self) -> np.ndarray:
         return self.beta / self.se
+
+    @property
+    def p_value(self) -> np.ndarray:
+        """lmerTest's ``Pr(>|t|)``: two-sided, t on the Satterthwaite df."""
+        from scipy.special import stdtr  # slow to import: only when asked
+
+        return 2.0 * stdtr(self.df, -np.abs(self.tvalue))
 
     @property
     def corr_fixef(self) -> np.ndarray:
@@ -180,6 +189,8 @@ class Fit:
             "theta": [float(t) for t in self.theta],
             "fixef": self.fixef,
             "se": self.se_dict,
+            "df": dict(zip(self.fixef_names, map(float, self.df))),
+            "p_value": dict(zip(self.fixef_names, map(float, self.p_value))),
             "sigma": self.sigma,
             "varcorr": [r.__dict__.copy() for r in self.varcorr],
             "singular": self.singular,
@@ -207,7 +218,7 @@ class Fit:
 
 # The keys of Fit.to_dict(), in order (a test keeps them in step).
 FIT_KEYS = ("model", "formula", "reml", "optimizer", "criterion", "loglik", "aic", "bic", "theta", "fixef",
-            "se", "sigma", "varcorr", "singular", "converged", "warnings", "n_obs", "n_groups",
+            "se", "df", "p_value", "sigma", "varcorr", "singular", "converged", "warnings", "n_obs", "n_groups",
             "dropped_rows", "evaluations", "seconds", "x", "ranef", "diagnostics", "runs")
 
 

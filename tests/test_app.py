@@ -100,7 +100,7 @@ def test_first_screen_shows_two_lme4_summaries_beside_the_chart(first):
     assert "REML criterion at convergence: 77.4" in a
     assert "Formula: pain ~ dosage + (1 + dosage | subject_id)" in b
     assert "REML criterion at convergence: 68.1" in b
-    assert "dosage        -8.215      1.400  -5.866" in b
+    assert "dosage        -8.215      1.400   2.000  -5.866   0.0279 *" in b  # lmerTest's layout
     spec = chart_spec(first)
     assert layer_names(spec) == ["points", "per_group", "subject_lines", "pooled", "population", "labels_halo",
                                  "labels", "labels_below_halo", "labels_below"]
@@ -495,6 +495,19 @@ def test_summary_tables_view():
     assert fixef[1]["Estimate"].round(3).tolist() == [542.986, -8.215]
     vc = [f for f in frames if "Std.Dev." in f.columns]
     assert round(vc[1]["Corr"].dropna().iloc[0], 2) == -0.81
+    assert fixef[1]["df"].round(2).tolist() == [2.0, 2.0]  # lmerTest's Satterthwaite df
+
+
+def test_how_sure_gives_each_slope_its_interval_df_and_p():
+    """Wald by default, lme4's profile on demand (the issue's numbers for the seed's random slope)."""
+    at = app()
+    words = "\n".join(m.value for m in at.markdown).replace("\\", "")
+    assert "95% CI −10.96 to −5.47 (wald); with only 3 subjects, df = 2.0, p = 0.028" in words
+    assert "df = 8.1, p < 0.001" in words  # the random intercept
+    at.button_group(key="ci_method").set_value("Profile")
+    run(at)
+    words = "\n".join(m.value for m in at.markdown).replace("\\", "")
+    assert "95% CI −11.40 to −5.02 (profile)" in words
 
 
 # --------------------------------------------------------------------------- share links

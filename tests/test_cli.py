@@ -22,8 +22,8 @@ TIMEOUT = 120
 
 # The README's stable keys of a fit object.
 STABLE_KEYS = {
-    "model", "reml", "optimizer", "criterion", "loglik", "aic", "bic", "theta", "fixef", "se", "sigma",
-    "varcorr", "singular", "converged", "warnings", "n_obs", "n_groups", "dropped_rows", "evaluations",
+    "model", "reml", "optimizer", "criterion", "loglik", "aic", "bic", "theta", "fixef", "se", "df", "p_value",
+    "sigma", "varcorr", "singular", "converged", "warnings", "n_obs", "n_groups", "dropped_rows", "evaluations",
     "seconds",
 }
 # Also present today (documented in the README as extras): not part of the stable contract.
@@ -61,7 +61,7 @@ def test_fit_json_has_the_stable_keys(model):
     assert out["model"] == model and out["reml"] is True and out["optimizer"] == "robust"
     x_names = ["dosage_within", "dosage_mean"] if model == "within_between" else ["dosage"]
     assert list(out["fixef"]) == ["(Intercept)", *x_names]
-    assert list(out["se"]) == list(out["fixef"])
+    assert list(out["se"]) == list(out["df"]) == list(out["p_value"]) == list(out["fixef"])
     assert isinstance(out["theta"], list) and len(out["theta"]) == {"slope": 3, "uncorrelated": 2}.get(model, 1)
     assert isinstance(out["warnings"], list)
     assert (out["n_obs"], out["n_groups"], out["dropped_rows"]) == (12, 3, 0)
@@ -83,6 +83,24 @@ def test_fit_ml_and_summary_text():
     assert p.returncode == 0
     text = p.stdout.decode()
     assert "Linear mixed model fit by REML" in text and "pain ~ dosage + (1 + dosage | subject_id)" in text
+
+
+def test_fit_json_confint_profile_as_lme4():
+    """The issue's contract: df, p_value and confint per fixed effect (lme4's numbers on the
+    seed's random slope: profile [-11.40, -5.02]; lmerTest's df 2.0, p 0.0279)."""
+    p = run("fit", str(SEED), *SEED_COLS, "--model", "slope", "--json", "--confint", "profile")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert (out["confint_method"], out["confint_level"]) == ("profile", 0.95)
+    assert list(out["confint"]) == list(out["fixef"])
+    assert out["confint"]["dosage"] == pytest.approx([-11.4015, -5.0164], abs=0.005 * 6.385)
+    assert out["df"]["dosage"] == pytest.approx(2.0, abs=0.005)
+    assert out["p_value"]["dosage"] == pytest.approx(0.02785, rel=0.01)
+    p = run("fit", str(SEED), *SEED_COLS, "--model", "slope", "--confint", "wald")
+    text = p.stdout.decode()
+    assert p.returncode == 0 and "Confidence intervals (wald):" in text and "2.5 %" in text, text
+    assert "Pr(>|t|)" in text
+    assert_usage_error(run("fit", str(SEED), *SEED_COLS, "--confint", "boot"), "--confint")
 
 
 def test_compare_json_reproduces_both_seed_optima():

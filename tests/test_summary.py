@@ -1,4 +1,8 @@
-"""lme4's print(summary(m)), line for line, and the R number formatting behind it."""
+"""lme4's print(summary(m)), line for line, and the R number formatting behind it.
+
+summary_text prints lmerTest's layout by default (Satterthwaite df and p-values, as R
+does with lmerTest loaded); lme4's own layout (satterthwaite=False) is what the lme4
+fixtures hold. lmerTest's layout is checked in tests/test_inference.py."""
 
 import re
 
@@ -29,7 +33,7 @@ def _body(text: str) -> list[str]:
 def test_summary_matches_lme4_line_for_line(name, i):
     f = fits(name)[i]
     d = as_x(data(name)) if f["model"] == "within_between" else data(name)
-    ours = lmmviz.summary_text(lmmviz.fit_at(d, f["model"], theta(f), f["REML"]))
+    ours = lmmviz.summary_text(lmmviz.fit_at(d, f["model"], theta(f), f["REML"]), satterthwaite=False)
     assert _body(ours) == _body(f["summary_text"])
     # the closing block: lme4 prints the singular-fit message for exactly the singular fits
     singular_msg = "boundary (singular) fit: see help('isSingular')"
@@ -51,7 +55,7 @@ def _close(a: str, b: str, rel: float) -> bool:
 def test_seed_default_fits_print_like_lme4s_best_fits():
     d = lmmviz.seed()
     for model in ("intercept", "slope"):
-        ours = _body(lmmviz.summary_text(lmmviz.fit(d, model), data_name="df_test"))
+        ours = _body(lmmviz.summary_text(lmmviz.fit(d, model), data_name="df_test", satterthwaite=False))
         for ref in [min(fits("seed", model, True), key=lambda f: f["criterion"])]:
             theirs = _body(ref["summary_text"])
             assert len(ours) == len(theirs)

@@ -326,5 +326,19 @@ def compare(key: str, data, model: str, settings: OptimizerSettings):
     return _compare(key, data, model, settings)
 
 
+@st.cache_data(max_entries=32, ttl=TTL, show_spinner="Profiling the likelihood…")
+def _confint(key: str, _data, _fit, model: str, settings: OptimizerSettings, method: str):
+    try:
+        return lmmviz.confint(_fit, _data, method), None
+    except (DataError, ValueError, FloatingPointError, ArithmeticError, np.linalg.LinAlgError) as err:
+        return None, " ".join(str(err).split())
+
+
+def confint(loaded: Loaded, fit, settings: OptimizerSettings, method: str):
+    """lme4's confint of ``fit`` (fitted to ``loaded`` with ``settings``): (Confint, None)
+    or (None, the error in one line)."""
+    return _confint(loaded.key, loaded.data, fit, fit.model, settings, method)
+
+
 def data_csv(data) -> bytes:
     return data.frame.to_csv(index=False).encode("utf-8")

@@ -14,7 +14,7 @@ from lmmviz.data import seed_lme4
 from lmmviz.lme4opt import lme4_name
 from lmmviz.charts import MODEL_LABELS, signed
 from lmmviz.optimizers import optimizer_label
-from lmmviz.report import FEW_GROUPS_WORDS, anova_text, summary_text
+from lmmviz.report import FEW_GROUPS_WORDS, anova_text, slope_inference, summary_text
 
 from . import compute
 from .downloads import render_downloads
@@ -24,6 +24,7 @@ from .tables import (
 )
 
 SUMMARY_VIEWS = ("lme4 text", "Tables")
+CI_METHODS = MappingProxyType({"Wald": "wald", "Profile": "profile"})
 
 
 def _on_pick() -> None:
@@ -68,6 +69,7 @@ def render_fit_tab(page) -> None:
         "slope": st.column_config.NumberColumn("slope", format="%+.4f"),
         "SE": st.column_config.NumberColumn("SE", format="%.4f"),
     })
+    _how_sure(page)
     _comparison(page)
     _diagnostics(page)
     render_downloads(page)
@@ -231,11 +233,35 @@ def _blocks(ft) -> None:
         "Estimate": st.column_config.NumberColumn("Estimate", **num),
         "Std. Error": st.column_config.NumberColumn("Std. Error", **num),
         "t value": st.column_config.NumberColumn("t value", format="%.3f"),
+        "df": st.column_config.NumberColumn("df", format="%.2f"),
+        "Pr(>|t|)": st.column_config.NumberColumn("Pr(>|t|)", format="%.3g"),
     })
     if len(ft.beta) > 1:
         st.caption("Correlation of fixed effects")
         st.dataframe(corr_fixef_table(ft), width="stretch",
                      column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in ft.fixef_names})
+
+
+def _how_sure(page) -> None:
+    """Each mixed model's slope with its 95% interval (Wald, or lme4's profile on demand),
+    Satterthwaite df and p-value, in one sentence."""
+    if not page.fits:
+        return
+    st.markdown("## How sure is each slope?")
+    if "ci_method" not in st.session_state:
+        st.session_state["ci_method"] = "Wald"
+    st.segmented_control("Interval", tuple(CI_METHODS), key="ci_method",
+                         help="Wald: estimate ± 1.96 SE (fast). Profile: where the likelihood drops by the "
+                              "95% cut-off, as lme4's confint(m, method = \"profile\") (a few seconds).")
+    method = CI_METHODS.get(st.session_state.get("ci_method") or "Wald", "wald")
+    lines = []
+    for model, ft in page.fits.items():
+        ci, err = compute.confint(page.loaded, ft, compute.fit_settings(page.state, model), method)
+        what = slope_inference(ft, ci, page.unit) if ci is not None else f"no interval: {err}"
+        lines.append(f"- **{MODEL_LABELS[model]}:** {md(what)}")
+    st.markdown("\n".join(lines))
+    st.caption("df and p as lmerTest (Satterthwaite's t-test); the summaries above show them for every "
+               f"fixed effect. Few {page.unit}s mean few df: a wide interval and a larger p for the same slope.")
 
 
 def _comparison(page) -> None:

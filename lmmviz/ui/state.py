@@ -52,7 +52,7 @@ NONE_SELECTED = ""
 VIEW_KEYS = (
     "sumview", "cmp_model", "cmp_start", "trace_log", "trace_best", "ls_model", "ls_paths", "ls_curve_n",
     "ls_curve_auto", "ls_t0", "ls_t1", "ls_grid", "ls_third", "ls_auto", "ls_x0", "ls_x1", "ls_y0", "ls_y1",
-    "re_model",
+    "re_model", "ci_method",
 )
 
 

@@ -156,7 +156,8 @@ def varcorr_table(ft) -> pd.DataFrame:
 
 def fixef_table(ft) -> pd.DataFrame:
     return pd.DataFrame({"": list(ft.fixef_names), "Estimate": np.asarray(ft.beta, float),
-                         "Std. Error": np.asarray(ft.se, float), "t value": np.asarray(ft.tvalue, float)})
+                         "Std. Error": np.asarray(ft.se, float), "df": np.asarray(ft.df, float),
+                         "t value": np.asarray(ft.tvalue, float), "Pr(>|t|)": np.asarray(ft.p_value, float)})
 
 
 def corr_fixef_table(ft) -> pd.DataFrame:
