@@ -254,6 +254,15 @@ def test_the_proxy_config_is_sticky_websocket_aware_and_points_at_the_app():
     check_proxy(nginx())
 
 
+def test_the_proxy_caches_streamlits_static_files():
+    conf = nginx()
+    zone = re.search(r"proxy_cache_path\s+\S+.*?keys_zone=(\w+):", conf, re.S)
+    static = nginx_block(conf, "location /static/")
+    assert zone and re.search(rf"proxy_cache\s+{zone.group(1)};", static)
+    assert "proxy_pass http://lmmviz;" in static
+    assert re.search(r"gzip_types[^;]*application/javascript", conf)
+
+
 PROXY_BREAKS = ("proxy_set_header Upgrade $http_upgrade;", "hash $lmmviz_route consistent;",
                 "proxy_read_timeout 86400s;", "server app:8501 resolve;", "client_max_body_size 200m;",
                 'add_header Set-Cookie "lmmviz_route=$lmmviz_route; Path=/; HttpOnly; SameSite=Lax" always;')
