@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import os
 import signal
 import socket
@@ -99,6 +100,7 @@ class Server:
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
+        atexit.register(self.stop)  # also when the run is interrupted
         deadline = time.monotonic() + timeout
         while not self._healthy():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -173,15 +175,31 @@ async def _exceptions(s: Session) -> int:
         return 0
 
 
-async def run_sessions(browser, url: str, n: int, timeout: float, per_context: int) -> list[Session]:
-    """Open ``url`` in ``n`` pages at once (``per_context`` pages share a browser context)."""
-    contexts, sessions = [], []
-    for i in range(n):
-        if i % per_context == 0:
-            ctx = await browser.new_context(viewport=VIEWPORT)
-            await ctx.add_init_script(FIRST_CHART_JS)
-            contexts.append(ctx)
-        sessions.append(await _open(contexts[-1], url))
+async def _warm(ctx, url: str, timeout: float) -> None:
+    """One page on ``url`` in ``ctx`` until its first chart, then closed: the context's HTTP
+    cache then holds Streamlit's static files (content-hashed, "immutable")."""
+    s = await _open(ctx, url)
+    await _first_chart(s, url, timeout)
+    await s.page.close()
+
+
+async def make_contexts(browser, url: str, n: int, per_context: int, warm_cache: bool, timeout: float) -> list:
+    """Browser contexts for ``n`` pages, ``per_context`` pages each; with ``warm_cache`` each
+    first loads the page once (its HTTP cache then holds the static files, as behind a
+    caching proxy or for a returning browser)."""
+    contexts = []
+    for _ in range(0, n, per_context):
+        ctx = await browser.new_context(viewport=VIEWPORT)
+        await ctx.add_init_script(FIRST_CHART_JS)
+        if warm_cache:
+            await _warm(ctx, url, timeout)
+        contexts.append(ctx)
+    return contexts
+
+
+async def run_sessions(contexts: list, url: str, n: int, timeout: float, per_context: int) -> list[Session]:
+    """Open ``url`` in ``n`` pages at once, ``per_context`` to a context; closes the contexts."""
+    sessions = [await _open(contexts[i // per_context], url) for i in range(n)]
     await asyncio.gather(*(_first_chart(s, url, timeout) for s in sessions))
     await asyncio.sleep(1.0)  # let the runs finish after their first chart
     for s in sessions:
@@ -198,18 +216,19 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, max(0, int(round(q * len(xs) + 0.5)) - 1))]  # nearest rank
 
 
-async def measure(browser, link: str, n: int, timeout: float, per_context: int) -> dict:
+async def measure(browser, link: str, n: int, timeout: float, per_context: int, warm_cache: bool) -> dict:
     server = Server()
     try:
         url = f"{server.url}/?{urlencode(LINKS[link])}"
-        cold = await run_sessions(browser, url, 1, timeout, per_context)
+        cold = await run_sessions(await make_contexts(browser, url, 1, 1, False, timeout), url, 1, timeout, 1)
+        contexts = await make_contexts(browser, url, n, per_context, warm_cache, timeout)
         cpu0, load0 = server.cpu_seconds(), os.getloadavg()[0]
-        sessions = await run_sessions(browser, url, n, timeout, per_context)
+        sessions = await run_sessions(contexts, url, n, timeout, per_context)
         cpu = server.cpu_seconds() - cpu0
         times = [s.first_chart for s in sessions if s.first_chart is not None]
         errors = [e for s in sessions for e in s.errors]
         return {
-            "link": link, "n": n, "cold": cold[0].first_chart, "ok": len(times),
+            "link": link + (" (warm cache)" if warm_cache else ""), "n": n, "cold": cold[0].first_chart, "ok": len(times),
             "median": statistics.median(times) if times else float("nan"),
             "p95": _pct(times, 0.95) if times else float("nan"), "max": max(times, default=float("nan")),
             "cpu_per_session": cpu / n, "peak_rss_mb": server.memory_mb("VmHWM"),
@@ -222,15 +241,15 @@ async def measure(browser, link: str, n: int, timeout: float, per_context: int) 
 
 def _row(r: dict) -> str:
     cold = f"{r['cold']:.1f}" if r["cold"] is not None else "—"
-    return (f"| {r['link']} | {r['n']} | {cold} | {r['median']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | "
+    return (f"| {r['link']} | {r['n']} | {r['ok']} | {cold} | {r['median']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | "
             f"{r['cpu_per_session']:.2f} | {r['peak_rss_mb']:.0f} | {r['errors']}"
             f"{' (' + ', '.join(r['error_kinds']) + ')' if r['errors'] else ''} | "
             f"{r['load'][0]:.1f}→{r['load'][1]:.1f} |")
 
 
-HEADER = ("| link | N | cold first chart (s) | first chart median (s) | p95 (s) | max (s) | "
+HEADER = ("| link | N | charts | cold first chart (s) | first chart median (s) | p95 (s) | max (s) | "
           "server CPU / session (s) | server peak RSS (MB) | errors | load avg (1 min) before→after |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
 
 
 async def main_async(args) -> list[dict]:
@@ -242,7 +261,8 @@ async def main_async(args) -> list[dict]:
         print(HEADER, flush=True)
         for link in args.links:
             for n in args.sessions:
-                r = await measure(browser, link, min(n, MAX_SESSIONS), args.timeout, args.per_context)
+                r = await measure(browser, link, min(n, MAX_SESSIONS), args.timeout, args.per_context,
+                                  args.warm_cache)
                 results.append(r)
                 print(_row(r), flush=True)
                 for e in r["first_errors"]:
@@ -258,6 +278,9 @@ def parse(argv=None):
     p.add_argument("--links", nargs="+", choices=sorted(LINKS), default=list(LINKS))
     p.add_argument("--timeout", type=float, default=120.0, help="seconds a session may take to its first chart")
     p.add_argument("--per-context", type=int, default=10, help="pages per browser context (shared HTTP cache)")
+    p.add_argument("--warm-cache", action="store_true",
+                   help="each browser context loads the page once first: static files come from its "
+                        "HTTP cache (as behind the caching proxy of deploy/nginx.conf)")
     args = p.parse_args(argv)
     if args.big and 100 not in args.sessions:
         args.sessions.append(100)
@@ -274,6 +297,7 @@ def main(argv=None) -> None:
         pass
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores ({cpu}), "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
     asyncio.run(main_async(args))
     print(f"# total {time.monotonic() - t0:.0f} s", flush=True)
 
