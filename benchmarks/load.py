@@ -233,7 +233,8 @@ async def measure(browser, link: str, n: int, timeout: float, per_context: int, 
             "p95": _pct(times, 0.95) if times else float("nan"), "max": max(times, default=float("nan")),
             "cpu_per_session": cpu / n, "peak_rss_mb": server.memory_mb("VmHWM"),
             "errors": len(errors), "error_kinds": sorted(set(e.split(":")[0] for e in errors)),
-            "first_errors": list(dict.fromkeys(e[:100] for e in errors))[:5],  # distinct kinds "load": (load0, os.getloadavg()[0]),
+            "first_errors": list(dict.fromkeys(e[:100] for e in errors))[:5],  # distinct kinds
+            "load": (load0, os.getloadavg()[0]),
         }
     finally:
         server.stop()
