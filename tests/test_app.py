@@ -135,13 +135,17 @@ def test_the_share_link_is_shown(first):
     assert link == ["http://localhost:8501/"]
 
 
-def test_cached_rerun_is_fast(first):
-    run(first)  # warm
-    times = []
-    for _ in range(3):
-        run(first)
-        times.append(first.session_state["lmmviz_timing"])
-    assert min(times) < 500, times
+def test_a_rerun_fits_nothing_again(first, monkeypatch):
+    """A rerun of an unchanged page takes every fit from the cache: no optimizer runs (how fast
+    that is, is measured in benchmarks/, not asserted here)."""
+    from lmmviz import fitting
+
+    calls = []
+    real = fitting.optimize
+    monkeypatch.setattr(fitting, "optimize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    run(first)
+    run(first)
+    assert calls == [] and first.session_state["lmmviz_timing"] > 0
 
 
 # --------------------------------------------------------------------------- data sources
