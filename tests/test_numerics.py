@@ -54,7 +54,6 @@ print(json.dumps(out))
 MACHINES = {
     "this machine": {},
     "OpenBLAS Nehalem kernels": {"OPENBLAS_CORETYPE": "Nehalem"},
-    "OpenBLAS Prescott kernels": {"OPENBLAS_CORETYPE": "Prescott"},
     "numpy without AVX2 or AVX-512": {"NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL"},
 }
 
